@@ -1,0 +1,8 @@
+import os
+
+from hypothesis import settings
+
+# Reproducible in CI: the same examples every run.
+settings.register_profile("ci", derandomize=True, max_examples=60, deadline=None)
+settings.register_profile("dev", max_examples=60, deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
