@@ -117,6 +117,9 @@ def _directional(f, x: np.ndarray, direction: np.ndarray, method: str, h, fx=Non
         return _imaginary_part(_evaluate(f, perturb(x, direction, h)), h)
     # Make the step exactly representable: (x + h) - x == h in floating point.
     step = ((x + h * direction) - x)[direction != 0][0]
+    if step == 0:
+        raise ValueError(f"step h = {h:g} is too small for x = {x[direction != 0][0]!r}: x + h == x in "
+                         "floating point, so the difference would be 0/0")
     if method == "central-difference":
         forward_value = np.asarray(f(x + step * direction), dtype=np.float64)
         backward_value = np.asarray(f(x - step * direction), dtype=np.float64)

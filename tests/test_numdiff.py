@@ -264,3 +264,9 @@ def test_complex_step_matches_chain_rule(names, x0):
         value = UNARY[name][0](value)
     got = derivative(f, x0)
     assert abs(got - slope) <= 1e-13 * max(1.0, abs(slope)), f"{names} at {x0}: {got} vs {slope}"
+
+
+def test_a_step_that_vanishes_next_to_x_is_named():
+    with pytest.raises(ValueError, match="too small"):
+        derivative(np.sin, 1.5, method="central-difference", h=1e-17)
+    assert derivative(np.sin, 1.5, method="complex-step", h=1e-17) == pytest.approx(np.cos(1.5))
