@@ -20,7 +20,8 @@ def _requirement_map(requirements):
 def test_environment_yml_matches_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = _requirement_map(project["dependencies"] + project["optional-dependencies"]["dev"])
-    lines = (ROOT / "environment.yml").read_text().splitlines()
+    text = (ROOT / "environment.yml").read_text()
+    lines = text[text.index("dependencies:"):].splitlines()
     conda = [line.strip()[2:] for line in lines if re.match(r"^  - [a-z]", line)]
     conda_map = _requirement_map([c for c in conda if not c.startswith(("python=", "pip"))])
     assert conda_map == wanted, (
