@@ -65,10 +65,12 @@ REAL_PART_RULES = {
     np.less_equal: lambda a, b: np.less_equal(a.real, b.real),
     np.equal: lambda a, b: np.equal(a.real, b.real),
     np.not_equal: lambda a, b: np.not_equal(a.real, b.real),
-    np.maximum: _pick_by_real(np.greater_equal),          # ties pick the first argument
-    np.minimum: _pick_by_real(np.less_equal),
-    np.fmax: _pick_by_real(np.greater_equal),
-    np.fmin: _pick_by_real(np.less_equal),
+    # At a tie the second argument wins (so np.maximum(x, 0) has slope 0 at x = 0), the same
+    # convention as mlpkit.forward and mlpkit.reverse; np.max picks the first tied element.
+    np.maximum: _pick_by_real(np.greater),
+    np.minimum: _pick_by_real(np.less),
+    np.fmax: _pick_by_real(np.greater),
+    np.fmin: _pick_by_real(np.less),
 }
 
 
@@ -135,12 +137,17 @@ class ComplexStepArray(np.ndarray):
         return _wrap(getattr(ufunc, method)(*raw_inputs, **kwargs))
 
     def __array_function__(self, func, types, args, kwargs):
-        if func in _FORBIDDEN_FUNCTIONS:
+        raw_args, raw_kwargs = _unwrap(args), _unwrap(kwargs)
+        if func in _ORDER_FUNCTIONS:  # np.max, np.argmin, ...: order by the real part
+            return _wrap(_ORDER_FUNCTIONS[func](*raw_args, **raw_kwargs))
+        if func not in STRUCTURAL_FUNCTIONS:
             raise TypeError(
-                f"complex step: np.{func.__name__} takes the complex value apart "
-                "(real or imaginary part, conjugate, angle), so the derivative would be lost"
+                f"complex step: np.{func.__name__} is not supported on complex-step values (it may "
+                "compare, take absolute values or split real and imaginary parts internally, which "
+                "would lose the derivative); rewrite f with the supported operations or use "
+                "mlpkit.forward / mlpkit.reverse"
             )
-        return _wrap(func(*_unwrap(args), **_unwrap(kwargs)))
+        return _wrap(func(*raw_args, **raw_kwargs))
 
     def __repr__(self):
         return f"ComplexStepArray({self.view(np.ndarray)!r})"
@@ -187,7 +194,35 @@ class ComplexStepArray(np.ndarray):
         raise TypeError("complex step: .imag inside f reads the perturbation itself")
 
 
-_FORBIDDEN_FUNCTIONS = frozenset({np.real, np.imag, np.conj, np.conjugate, np.angle, np.round})
+# NumPy functions that only move, combine or sum values with analytic operations: safe as they are.
+STRUCTURAL_FUNCTIONS = frozenset({
+    np.sum, np.mean, np.prod, np.cumsum, np.cumprod, np.dot, np.vdot, np.inner, np.outer,
+    np.matmul, np.tensordot, np.einsum, np.trace, np.diag, np.diagonal,
+    np.stack, np.concatenate, np.hstack, np.vstack, np.column_stack, np.split, np.array_split,
+    np.reshape, np.ravel, np.transpose, np.swapaxes, np.moveaxis, np.expand_dims, np.squeeze,
+    np.broadcast_to, np.broadcast_arrays, np.atleast_1d, np.atleast_2d, np.tile, np.repeat,
+    np.flip, np.roll, np.take, np.take_along_axis, np.copy, np.where, np.append,
+    np.zeros_like, np.ones_like, np.full_like, np.empty_like,
+    np.shape, np.ndim, np.size, np.result_type, np.iscomplexobj, np.isrealobj,
+    np.sin, np.cos, np.exp,  # (ufuncs; listed so a subclass dispatch never trips)
+})
+
+
+def _by_real(choose):
+    """np.argmax-like functions applied to the real part only."""
+    return lambda z, *args, **kwargs: choose(np.asarray(z).real, *args, **kwargs)
+
+
+# Functions whose result depends on an ordering: order by the real part.
+_ORDER_FUNCTIONS = {
+    np.max: lambda z, axis=None, keepdims=False, **kw: _reduce_by_real(z, np.maximum, axis, keepdims),
+    np.amax: lambda z, axis=None, keepdims=False, **kw: _reduce_by_real(z, np.maximum, axis, keepdims),
+    np.min: lambda z, axis=None, keepdims=False, **kw: _reduce_by_real(z, np.minimum, axis, keepdims),
+    np.amin: lambda z, axis=None, keepdims=False, **kw: _reduce_by_real(z, np.minimum, axis, keepdims),
+    np.argmax: _by_real(np.argmax),
+    np.argmin: _by_real(np.argmin),
+    np.argsort: _by_real(np.argsort),
+}
 
 
 def perturb(x: np.ndarray, direction: np.ndarray, h: float) -> ComplexStepArray:

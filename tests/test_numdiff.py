@@ -243,7 +243,7 @@ def test_check_gradient_reports_the_worst_component():
 
 UNARY = {
     "sin": (np.sin, np.cos),
-    "exp": (np.exp, np.exp),
+    "exp(tanh)": (lambda u: np.exp(np.tanh(u)), lambda u: np.exp(np.tanh(u)) * (1 - np.tanh(u) ** 2)),
     "tanh": (np.tanh, lambda u: 1 - np.tanh(u) ** 2),
     "arctan": (np.arctan, lambda u: 1 / (1 + u**2)),
     "square": (np.square, lambda u: 2 * u),
@@ -270,3 +270,10 @@ def test_a_step_that_vanishes_next_to_x_is_named():
     with pytest.raises(ValueError, match="too small"):
         derivative(np.sin, 1.5, method="central-difference", h=1e-17)
     assert derivative(np.sin, 1.5, method="complex-step", h=1e-17) == pytest.approx(np.cos(1.5))
+
+
+def test_ties_follow_the_convention_shared_by_every_mode():
+    # np.maximum/np.minimum: the second argument wins a tie; np.max: the first tied element.
+    assert derivative(lambda x: np.maximum(x, 0.0), 0.0) == 0.0
+    assert derivative(lambda x: np.maximum(0.0, x), 0.0) == 1.0
+    np.testing.assert_array_equal(gradient(lambda x: np.max(x), np.array([2.0, 2.0])), [1.0, 0.0])
