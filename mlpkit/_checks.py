@@ -68,3 +68,21 @@ def check_same_shape(a_shape, b_shape, what: str) -> None:
     """Raise ``ValueError`` naming ``what`` when two shapes differ."""
     if tuple(a_shape) != tuple(b_shape):
         raise ValueError(f"shape mismatch in {what}: {tuple(a_shape)} versus {tuple(b_shape)}")
+
+
+def check_count(n, name: str, minimum: int = 1) -> int:
+    """Return ``n`` as an int, checking that it is an integer >= ``minimum``."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(n).__name__}: {n!r:.40}")
+    if n < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {n}")
+    return int(n)
+
+
+def check_seed(seed) -> np.random.Generator:
+    """Return a NumPy generator for an integer seed >= 0."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an integer (for reproducible data), got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    return np.random.default_rng(int(seed))
