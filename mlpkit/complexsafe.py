@@ -96,6 +96,19 @@ def _wrap(value):
     return value
 
 
+def _real_complex_matmul(a, b):
+    """a @ b where one side is real: two real products, not one complex one.
+
+    NumPy would first copy the real matrix to complex, which costs more than the product.
+    """
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype.kind != "c" and b.dtype.kind == "c":
+        return (a @ b.real) + 1j * (a @ b.imag)
+    if b.dtype.kind != "c" and a.dtype.kind == "c":
+        return (a.real @ b) + 1j * (a.imag @ b)
+    return a @ b
+
+
 def _reduce_by_real(z, ufunc, axis=None, keepdims=False, **unused):
     """``np.max``/``np.min`` along ``axis``, choosing the element by its real part."""
     choose = np.argmax if ufunc in (np.maximum, np.fmax) else np.argmin
@@ -134,6 +147,8 @@ class ComplexStepArray(np.ndarray):
                 "f(x + ih) would not carry the derivative. Use central differences or an AD mode "
                 "(mlpkit.forward, mlpkit.reverse) for this function."
             )
+        if ufunc is np.matmul and method == "__call__" and not kwargs:
+            return _wrap(_real_complex_matmul(*raw_inputs))
         return _wrap(getattr(ufunc, method)(*raw_inputs, **kwargs))
 
     def __array_function__(self, func, types, args, kwargs):
