@@ -26,7 +26,7 @@ def as_real_array(x, name: str = "x") -> np.ndarray:
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name} must be a number or an array of numbers, got {type(x).__name__}")
     try:
-        arr = np.array(x)
+        arr = np.asarray(x)  # no copy yet: the one copy is the astype below
     except Exception as exc:  # ragged lists and the like
         raise TypeError(f"{name} must be a number or an array of numbers: {exc}") from None
     if arr.dtype == object or arr.dtype.kind not in "biufc":

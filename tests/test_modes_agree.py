@@ -214,3 +214,14 @@ def test_random_programs_agree_in_every_exact_mode(program):
         assert np.linalg.norm(got - reference) <= 1e-12 * scale, (mode, steps, x0, got, reference)
     central = numdiff.gradient(f, x0, method="central-difference")
     assert np.linalg.norm(central - reference) <= 1e-5 * max(np.linalg.norm(reference), 1.0)
+
+
+@pytest.mark.parametrize("mode", list(EXACT_MODES))
+def test_every_mode_breaks_ties_the_same_way(mode):
+    """At kinks there is no derivative; all modes pick the same documented one-sided value."""
+    grad = EXACT_MODES[mode]
+    np.testing.assert_array_equal(grad(lambda v: np.sum(np.maximum(v, 0.0)), np.array([0.0, 1.0])), [0, 1])
+    np.testing.assert_array_equal(grad(lambda v: np.sum(np.maximum(0.0, v)), np.array([0.0, 1.0])), [1, 1])
+    np.testing.assert_array_equal(grad(lambda v: np.max(v), np.array([2.0, 2.0])), [1, 0])
+    np.testing.assert_array_equal(grad(lambda v: np.min(v), np.array([2.0, 2.0])), [1, 0])
+    np.testing.assert_array_equal(grad(lambda v: np.sum(np.abs(v)), np.array([0.0, -1.0])), [0, -1])
