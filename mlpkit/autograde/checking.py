@@ -1,0 +1,345 @@
+"""Grader-side checks: how a problem set's ``checks.py`` talks to a student's notebook.
+
+A problem set's ``solutions/<ps>/checks.py`` holds one function per autograded test cell::
+
+    from mlpkit.autograde import BlackBox, CheckFailed, check
+
+    @check("test_central_difference")
+    def central(student):
+        f = BlackBox(np.sin, "f")                      # evaluated in the grader, counted
+        got = student.call("central_difference", f, 0.5, 1e-3)
+        check_scalar("central_difference(f, 0.5, 0.001)", got, expected, rtol=1e-9)
+
+The function runs in the grader, beside nothing the student wrote. ``student.call`` runs the
+student's function in the sandbox (``runner.py``) and returns plain data only: numbers, NumPy
+arrays of float/complex/int/bool, strings, lists, dicts, ``None``. Anything else fails the check
+("returned a <type>"). A failing ``assert``/``AssertionError`` (e.g. from
+:mod:`mlpkit.grading`) or :class:`CheckFailed` fails the check with its message; returning
+normally passes it (a returned string is shown to the student). Timeouts and crashes of the
+student's code fail the check with a message saying what happened.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from mlpkit.autograde import wire
+from mlpkit.autograde.runner import Broken, ChildProcess, Timeout
+
+__all__ = ["check", "CheckFailed", "BlackBox", "Student", "Verdict", "load_checks", "run_check"]
+
+
+class CheckFailed(AssertionError):
+    """The student's answer is wrong; the message says why, in words a student understands."""
+
+
+class GraderBug(Exception):
+    """A check raised something other than a failed assertion: a bug in ``checks.py``."""
+
+
+def check(grade_id: str, *, timeout: float | None = None):
+    """Register the decorated function as the grader of the test cell ``grade_id``.
+
+    ``timeout`` (seconds) overrides ``SandboxAutograde.check_timeout`` for this check: give it
+    only to checks whose *correct* answers are slow.
+    """
+    if not isinstance(grade_id, str) or not grade_id:
+        raise TypeError("check() needs the grade_id of a test cell, e.g. @check('test_forward')")
+
+    def register(fn):
+        fn.__grade_id__ = grade_id
+        fn.__check_timeout__ = timeout
+        return fn
+
+    return register
+
+
+@dataclass
+class ChecksModule:
+    """What a ``checks.py`` defines: the checks by grade_id, the forbidden modules."""
+
+    path: str
+    checks: dict
+    forbidden: dict
+
+
+def load_checks(path: str) -> ChecksModule:
+    """Execute ``checks.py`` in a fresh namespace (no bytecode is written next to it)."""
+    with open(path, encoding="utf-8") as handle:
+        source = handle.read()
+    namespace = {"__name__": "mlpkit_autograde_checks", "__file__": path}
+    exec(compile(source, path, "exec"), namespace)
+    checks = {}
+    for value in namespace.values():
+        grade_id = getattr(value, "__grade_id__", None)
+        if grade_id is None or not callable(value):
+            continue
+        if grade_id in checks:
+            raise ValueError(f"{path}: two checks for {grade_id!r}")
+        checks[grade_id] = value
+    forbidden = namespace.get("FORBIDDEN_MODULES", {})
+    if not isinstance(forbidden, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                  for k, v in forbidden.items()):
+        raise TypeError(f"{path}: FORBIDDEN_MODULES must map module names to reasons (str)")
+    return ChecksModule(path, checks, dict(forbidden))
+
+
+# --------------------------------------------------------------------------- black boxes
+
+
+class BlackBox:
+    """A function the grader lends to the student's code, evaluated in the grader.
+
+    The student's code receives a stand-in that sends each ``x`` here and gets ``fn(x)`` back,
+    so it can neither see ``fn`` nor fake its values, and every evaluation is recorded:
+    ``box.count`` evaluations, at the points ``box.points``. ``size=n`` makes ``fn`` accept only
+    vectors of shape ``(n,)`` (a gradient's input). ``fn`` gets real or complex NumPy input
+    and must be NumPy code (complex-step safe if the task uses the complex step).
+    """
+
+    def __init__(self, fn, name: str = "f", *, size: int | None = None, max_evals: int = 20_000,
+                 max_values: int = 2_000_000, description: str | None = None):
+        self.fn, self.name, self.size, self.max_evals = fn, name, size, max_evals
+        self.max_values = max_values  # numbers stored in ``points``: bounds the grader's memory
+        self.description = description or name
+        self.points: list[np.ndarray] = []
+        self._stored = 0
+
+    @property
+    def count(self) -> int:
+        return len(self.points)
+
+    def reset(self) -> None:
+        self.points = []
+        self._stored = 0
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def evaluate(self, message: dict) -> dict:
+        """Answer one ``eval`` request from the sandbox."""
+        try:
+            x = wire.decode(message.get("x"))
+        except wire.WireError as exc:
+            return _eval_error("TypeError", f"{self.name}(x): unreadable argument ({exc})")
+        if not isinstance(x, np.ndarray) or x.dtype.kind not in "biufc":
+            return _eval_error("TypeError", f"{self.name}(x) needs a number or an array of numbers")
+        if x.dtype.kind in "biu":
+            x = x.astype(np.float64)
+        if self.size is not None and x.shape != (self.size,):
+            return _eval_error("ValueError", f"{self.name} takes one vector x of shape "
+                                             f"({self.size},), but got an array of shape {x.shape}")
+        if self.count >= self.max_evals or self._stored + x.size > self.max_values:
+            return _eval_error("RuntimeError", f"{self.name} was evaluated more than this task "
+                                               "can need (too many calls or too many points)")
+        self.points.append(x.copy())
+        self._stored += x.size
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = np.asarray(self.fn(x if x.ndim else x[()]))
+        return {"op": "value", "value": wire.encode_array(value)}
+
+
+def _eval_error(kind: str, message: str) -> dict:
+    return {"op": "error", "kind": kind, "message": message}
+
+
+class StudentName:
+    """Pass the student's own object ``name`` as an argument: ``student.ref("z")``."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+# --------------------------------------------------------------------------- the student
+
+
+def describe_call(name: str, args, kwargs) -> str:
+    """``central_difference(f, 0.5, 0.001)``: how a call is shown in messages."""
+    shown = [_show(a) for a in args] + [f"{k}={_show(v)}" for k, v in kwargs.items()]
+    return f"{name}({', '.join(shown)})"
+
+
+def _show(value) -> str:
+    if isinstance(value, (BlackBox, StudentName)):
+        return repr(value)
+    if isinstance(value, np.ndarray):
+        return np.array2string(value, precision=6, separator=", ", threshold=8)
+    if isinstance(value, float):
+        return repr(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class Student:
+    """The student's notebook as a check sees it: call functions, read variables. Plain data only."""
+
+    def __init__(self, child: ChildProcess, timeout: float):
+        self._child = child
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+        self._boxes: dict[int, BlackBox] = {}
+        self.crashed = False
+
+    def ref(self, name: str) -> StudentName:
+        """The student's own function (or value) ``name``, to pass as an argument."""
+        return StudentName(name)
+
+    def call(self, name: str, *args, **kwargs):
+        """``name(*args, **kwargs)`` in the sandbox; its value as plain data, or CheckFailed."""
+        shown = describe_call(name, args, kwargs)
+        message = {"op": "call", "name": name, "args": self._encode(list(args)),
+                   "kwargs": self._encode(dict(kwargs))}
+        reply = self._request(message, shown)
+        op = reply.get("op")
+        if op == "return":
+            value = self._decode(reply.get("value"), shown)
+            if isinstance(value, wire.Unsupported) or _contains_unsupported(value):
+                bad = value if isinstance(value, wire.Unsupported) else _contains_unsupported(value)
+                raise CheckFailed(f"{shown} returned a {bad.type_name} ({bad.text}), but the "
+                                  "answer must be a number or a NumPy array of numbers.")
+            return value
+        if op == "raised":
+            raise CheckFailed(_raised_message(shown, name, reply))
+        if op == "missing":
+            raise CheckFailed(_missing_message(name))
+        if op == "not_callable":
+            raise CheckFailed(f"{name} should be a function, but it is a {reply.get('type')}.")
+        raise CheckFailed(f"{shown}: the process running your code answered something unexpected.")
+
+    def get(self, name: str):
+        """The student's variable ``name`` as plain data (CheckFailed if missing or not plain)."""
+        reply = self._request({"op": "get", "name": name}, name)
+        if reply.get("op") == "missing":
+            raise CheckFailed(_missing_message(name, variable=True))
+        if reply.get("op") != "value":
+            raise CheckFailed(f"{name}: the process running your code answered something unexpected.")
+        value = self._decode(reply.get("value"), name)
+        if isinstance(value, wire.Unsupported):
+            raise CheckFailed(f"{name} is a {value.type_name} ({value.text}), but it should be "
+                              "a number or a NumPy array of numbers.")
+        return value
+
+    # ----------------------------------------------------------------- plumbing
+
+    def _encode(self, value):
+        def describe(item):
+            if isinstance(item, BlackBox):
+                self._boxes[id(item)] = item
+                return {"__box__": id(item), "name": item.name}
+            if isinstance(item, StudentName):
+                return {"__ref__": item.name}
+            return None
+
+        return wire.encode(value, describe=describe)
+
+    def _decode(self, value, shown: str):
+        try:
+            return wire.decode(value)
+        except wire.WireError as exc:
+            raise CheckFailed(f"{shown}: the answer could not be read ({exc}).") from None
+
+    def _serve(self, message: dict) -> dict:
+        box = self._boxes.get(message.get("box"))
+        if box is None:
+            return _eval_error("RuntimeError", "unknown function")
+        return box.evaluate(message)
+
+    def _request(self, message: dict, shown: str) -> dict:
+        try:
+            return self._child.request(message, self.deadline, self._serve)
+        except Timeout:
+            raise CheckFailed(
+                f"{shown} did not finish within {self.timeout:g} s, so the grader stopped it. "
+                "Look for an infinite loop (a while loop whose condition never changes) or "
+                "a computation far larger than the task needs.") from None
+        except Broken:
+            self.crashed = True
+            raise CheckFailed(
+                f"{shown} stopped the Python process running your code. Calls such as "
+                "os._exit(), os.kill(), a crash inside compiled code or running out of memory "
+                "do this.") from None
+
+
+def _contains_unsupported(value):
+    if isinstance(value, wire.Unsupported):
+        return value
+    if isinstance(value, list):
+        for item in value:
+            found = _contains_unsupported(item)
+            if found:
+                return found
+    if isinstance(value, dict):
+        return _contains_unsupported(list(value.values()))
+    return None
+
+
+def _missing_message(name: str, variable: bool = False) -> str:
+    kind = "variable" if variable else "function"
+    return (f"The {kind} {name} is not defined. Run the cell that defines it; if that cell "
+            "raised an error, it was never created. Keep the name exactly as given.")
+
+
+def _raised_message(shown: str, name: str, reply: dict) -> str:
+    ename, evalue = str(reply.get("ename", "Exception")), str(reply.get("evalue", ""))
+    if ename == "NotImplementedError":
+        return (f"{name} still raises NotImplementedError: replace the line "
+                "`raise NotImplementedError()` with your code.")
+    lines = [line for line in reply.get("traceback", []) if isinstance(line, str)]
+    tail = "\n".join(lines[-6:]).rstrip()
+    return f"{shown} raised {ename}: {evalue}\n{tail}"
+
+
+# --------------------------------------------------------------------------- verdicts
+
+
+@dataclass
+class Verdict:
+    grade_id: str
+    passed: bool
+    message: str
+    seconds: float = 0.0
+    grader_bug: bool = False
+    crashed: bool = False  # the student's process died during the check (not by our timeout)
+
+
+def run_check(grade_id: str, fn, child: ChildProcess, timeout: float) -> Verdict:
+    """Run one check against a check process; never raises."""
+    start = time.monotonic()
+    student = Student(child, timeout)
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            note = fn(student)
+    except AssertionError as exc:
+        message = str(exc).strip() or "a hidden check failed"
+        return Verdict(grade_id, False, message, time.monotonic() - start,
+                       crashed=student.crashed)
+    except Exception:
+        detail = traceback.format_exc(limit=-3)
+        return Verdict(grade_id, False, "The grader's check itself failed (a bug in the grader, "
+                       "not in your work): your instructor has been told.\n" + detail,
+                       time.monotonic() - start, grader_bug=True)
+    return Verdict(grade_id, True, note if isinstance(note, str) else "",
+                   time.monotonic() - start)
+
+
+def finite_float(value) -> float:
+    """``value`` as a float if it is one finite real number (helper for checks), else None."""
+    try:
+        arr = np.asarray(value)
+    except Exception:
+        return None
+    if arr.size != 1 or arr.dtype.kind not in "iuf":
+        return None
+    number = float(arr.reshape(()))
+    return number if math.isfinite(number) else None

@@ -1,0 +1,201 @@
+"""Confine the sandbox process before it runs any student code: Landlock and resource limits.
+
+Landlock (Linux >= 5.13, no privileges needed) is an allow-list the kernel enforces for this
+process and every process it forks, for good:
+
+- writes (create, delete, rename, truncate, write) only beneath the sandbox's scratch folder;
+- with ``restrict_reads``, reads only beneath the Python installation, the packages, the system
+  folders and the scratch folder: not the course (no solutions, submissions or gradebook);
+- no TCP (ABI >= 4); no signals to, or abstract sockets of, processes outside the sandbox
+  (ABI >= 6), so student code cannot kill the grader; no ptrace of the grader (any ABI).
+
+Resource limits (``setrlimit``) cap memory, CPU time, file size and core dumps. Wall-clock
+time is not limited here: the grader kills the process group with SIGKILL when a deadline
+passes, which no signal handler can ignore.
+
+Used only inside the sandbox (``_sandbox.py`` loads this file by path); stdlib only.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import signal
+
+# Landlock ABI constants (linux/landlock.h).
+FS_EXECUTE = 1 << 0
+FS_WRITE_FILE = 1 << 1
+FS_READ_FILE = 1 << 2
+FS_READ_DIR = 1 << 3
+FS_REMOVE_DIR = 1 << 4
+FS_REMOVE_FILE = 1 << 5
+FS_MAKE_CHAR = 1 << 6
+FS_MAKE_DIR = 1 << 7
+FS_MAKE_REG = 1 << 8
+FS_MAKE_SOCK = 1 << 9
+FS_MAKE_FIFO = 1 << 10
+FS_MAKE_BLOCK = 1 << 11
+FS_MAKE_SYM = 1 << 12
+FS_REFER = 1 << 13  # ABI 2
+FS_TRUNCATE = 1 << 14  # ABI 3
+NET_BIND_TCP = 1 << 0  # ABI 4
+NET_CONNECT_TCP = 1 << 1
+SCOPE_ABSTRACT_UNIX_SOCKET = 1 << 0  # ABI 6
+SCOPE_SIGNAL = 1 << 1
+FILE_ONLY_RIGHTS = FS_EXECUTE | FS_WRITE_FILE | FS_READ_FILE | FS_TRUNCATE
+
+SYS_CREATE_RULESET, SYS_ADD_RULE, SYS_RESTRICT_SELF = 444, 445, 446
+RULE_PATH_BENEATH = 1
+CREATE_RULESET_VERSION = 1
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+
+SYSTEM_READ_PATHS = ("/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc", "/dev",
+                     "/proc", "/sys")
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
+                ("scoped", ctypes.c_uint64)]
+
+
+class _PathBeneathAttr(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+def _libc():
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def die_with_parent() -> None:
+    """Ask the kernel to SIGKILL this process when its parent dies (Linux only)."""
+    try:
+        _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def become_subreaper() -> None:
+    """Orphaned descendants (a student's daemon) are re-parented to this process, not to init."""
+    try:
+        _libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def children_of(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (from /proc; empty where there is no /proc)."""
+    found = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 1 and int(fields[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version, 0 if Landlock is missing or switched off."""
+    try:
+        libc = _libc()
+        abi = libc.syscall(SYS_CREATE_RULESET, None, ctypes.c_size_t(0),
+                           ctypes.c_uint32(CREATE_RULESET_VERSION))
+    except (OSError, AttributeError):
+        return 0
+    return max(int(abi), 0)
+
+
+def landlock(scratch: str, read_paths, *, restrict_reads: bool = True) -> dict:
+    """Restrict this process (and its children) as the module docstring says.
+
+    Returns a report ``{"landlock": abi, "reads": bool, "net": bool, "signals": bool}``;
+    ``abi == 0`` means nothing could be enforced.
+    """
+    abi = landlock_abi()
+    report = {"landlock": abi, "reads": False, "net": False, "signals": False}
+    if abi < 1:
+        return report
+    libc = _libc()
+    write = (FS_WRITE_FILE | FS_REMOVE_DIR | FS_REMOVE_FILE | FS_MAKE_CHAR | FS_MAKE_DIR
+             | FS_MAKE_REG | FS_MAKE_SOCK | FS_MAKE_FIFO | FS_MAKE_BLOCK | FS_MAKE_SYM)
+    if abi >= 2:
+        write |= FS_REFER
+    if abi >= 3:
+        write |= FS_TRUNCATE
+    read = FS_EXECUTE | FS_READ_FILE | FS_READ_DIR
+    handled = write | (read if restrict_reads else 0)
+    attr = _RulesetAttr(handled_access_fs=handled)
+    if abi >= 4:
+        attr.handled_access_net = NET_BIND_TCP | NET_CONNECT_TCP
+        report["net"] = True
+    if abi >= 6:
+        attr.scoped = SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL
+        report["signals"] = True
+    ruleset = libc.syscall(SYS_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(ctypes.sizeof(attr)),
+                           ctypes.c_uint32(0))
+    if ruleset < 0:
+        raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
+    try:
+        rules = [(scratch, handled)]
+        if restrict_reads:
+            rules += [(path, read) for path in (*SYSTEM_READ_PATHS, *read_paths)]
+        rules.append(("/dev/null", FS_READ_FILE | FS_WRITE_FILE | (FS_TRUNCATE if abi >= 3 else 0)))
+        for path, access in rules:
+            _add_path_rule(libc, ruleset, path, access & handled)
+        if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+        if libc.syscall(SYS_RESTRICT_SELF, ruleset, ctypes.c_uint32(0)) != 0:
+            raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
+    finally:
+        os.close(ruleset)
+    report["reads"] = restrict_reads
+    return report
+
+
+def _add_path_rule(libc, ruleset: int, path: str, access: int) -> None:
+    try:
+        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    except OSError:
+        return  # a folder this machine does not have
+    try:
+        if not os.path.isdir(path):
+            access &= FILE_ONLY_RIGHTS
+        if not access:
+            return
+        rule = _PathBeneathAttr(allowed_access=access, parent_fd=fd)
+        if libc.syscall(SYS_ADD_RULE, ruleset, RULE_PATH_BENEATH, ctypes.byref(rule),
+                        ctypes.c_uint32(0)) != 0:
+            raise OSError(ctypes.get_errno(), f"landlock_add_rule failed for {path}")
+    finally:
+        os.close(fd)
+
+
+def set_limits(*, memory_mb: int, cpu_seconds: int, file_mb: int, open_files: int = 256) -> None:
+    """Cap address space, CPU seconds, file size and open files; no core dumps."""
+    limits = [
+        (resource.RLIMIT_AS, memory_mb * 1024 * 1024),
+        (resource.RLIMIT_CPU, cpu_seconds),
+        (resource.RLIMIT_FSIZE, file_mb * 1024 * 1024),
+        (resource.RLIMIT_CORE, 0),
+        (resource.RLIMIT_NOFILE, open_files),
+    ]
+    for which, value in limits:
+        soft, hard = resource.getrlimit(which)
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
+        new_hard = value + 1 if which == resource.RLIMIT_CPU else value
+        if hard != resource.RLIM_INFINITY:
+            new_hard = min(new_hard, hard)
+        resource.setrlimit(which, (value, new_hard))

@@ -1,0 +1,57 @@
+"""nbgrader configuration of the course (run nbgrader from this folder, with .venv/bin on PATH).
+
+Autograding runs every submission in a confined sandbox and decides each autograded test cell
+with grader-side checks (solutions/<ps>/checks.py), never inside the student's kernel, where
+student code could forge the verdict. See docs/dev/grading-format.md.
+"""
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
+
+from mlpkit.autograde.preprocessor import SandboxAutograde
+
+c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
+
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "assignments"
+
+# Grader-only files in solutions/<ps>/: the hidden checks and the manual-grading rubric.
+# Never copied into the release, nor into the autograded folders.
+c.CourseDirectory.ignore = [
+    ".ipynb_checkpoints",
+    "*.pyc",
+    "__pycache__",
+    "feedback",
+    "checks.py",
+    "rubric.md",
+]
+
+# A deleted test cell is put back (and graded) instead of scoring 0 and needing a manual grade.
+c.OverwriteCells.add_missing_cells = True
+
+# `nbgrader validate` (the student's Validate button) still runs the notebook in a kernel.
+c.Execute.timeout = 60
+
+# `nbgrader autograde`: the sandbox replaces the in-kernel Execute step.
+c.Autograde.autograde_preprocessors = [
+    SandboxAutograde,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+c.SandboxAutograde.cell_timeout = 30  # seconds per code cell
+c.SandboxAutograde.check_timeout = 10  # seconds per graded check
+c.SandboxAutograde.notebook_timeout = 600  # seconds per notebook, all cells and checks
+c.SandboxAutograde.memory_mb = 2048
+# Refuse to grade on a machine without Landlock (Linux >= 5.13): grade in a Linux container
+# there. False grades anyway, with student code unconfined (a warning is logged).
+c.SandboxAutograde.require_confinement = True

@@ -1,0 +1,464 @@
+"""PS1 submission bank: what each kind of submission must score, graded by real nbgrader runs.
+
+Each submission is the RELEASED notebook with every answer cell filled with the model solution
+(taken from solutions/ps1/ps1.ipynb), except the answer cells it replaces: so the bank follows
+the problem set when it changes, and each entry states only its difference. ``lost`` names the
+autograded test cells that must score 0; every other autograded cell must get full marks.
+``{course_root}`` in a source is replaced by the grading course's folder (an attacker who knows
+the paths). Built by tests/submissions/build.py; graded by tests/test_grading_pipeline.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Submission:
+    description: str
+    answers: dict = field(default_factory=dict)  # answer-cell grade_id -> new source
+    lost: tuple = ()  # autograded test cells scoring 0; all others full marks
+    delete: tuple = ()  # cells (grade_id) the student deleted
+    needs_landlock_signals: bool = False  # only safe to run where the sandbox is confined
+
+
+BANK: dict[str, Submission] = {}
+
+
+def add(name: str, **kwargs) -> None:
+    BANK[name] = Submission(**kwargs)
+
+
+# --------------------------------------------------------------------------- correct styles
+
+add("solution", description="the model solution")
+
+add("alt_vectorised", description="correct, another style: reduce, np.eye, complex(x, h), "
+    "vectorised forward/central over all steps, the exact step (x+h)-(x-h) as denominator",
+    answers={
+        "answer_forward_difference": '''
+def forward_difference(f, x, h):
+    fx = f(x)
+    return (f(x + h) - fx) * (1.0 / h)
+''',
+        "answer_central_difference": '''
+def central_difference(f, x, h):
+    x_plus, x_minus = x + h, x - h
+    return (f(x_plus) - f(x_minus)) / (x_plus - x_minus)  # the step actually taken
+''',
+        "answer_complex_step": '''
+def complex_step(f, x, h):
+    return f(complex(x, h)).imag / h
+''',
+        "answer_step_experiment": '''
+true_slope = df_test(x0)
+errors_forward = np.abs(forward_difference(f_test, x0, steps) - true_slope)
+errors_central = np.abs(central_difference(f_test, x0, steps) - true_slope)
+errors_complex = np.array([abs(complex_step(f_test, x0, h) - true_slope) for h in steps])
+# nanargmin: with h below the spacing of floats near x0, (x+h)-(x-h) is 0 and 0/0 is NaN
+h_best_forward = steps[np.nanargmin(errors_forward)]
+h_best_central = steps[np.nanargmin(errors_central)]
+plt.figure()
+for errors, name in [(errors_forward, "forward"), (errors_central, "central"),
+                     (errors_complex, "complex step")]:
+    plt.loglog(steps, errors + 1e-18, label=name)
+plt.axvline(h_best_forward, ls=":")
+plt.axvline(h_best_central, ls="--")
+plt.xlabel("h")
+plt.ylabel("error")
+plt.title("error vs step")
+plt.legend()
+plt.show()
+''',
+        "answer_gradient_central": '''
+def gradient_central(f, x, h):
+    unit_steps = h * np.eye(len(x))
+    return np.array([f(x + e) - f(x - e) for e in unit_steps]) / (2 * h)
+''',
+        "answer_gradient_complex_step": '''
+def gradient_complex_step(f, x, h):
+    return np.array([f(x + 1j * h * e).imag for e in np.eye(len(x))]) / h
+''',
+        "answer_recursion_z": '''
+from functools import reduce
+
+
+def recursion_z(x, n=20):
+    return reduce(lambda z, _: np.sin(z * x) + x, range(n), 0.0)
+''',
+        "answer_recursion_dz": '''
+def recursion_dz(x, n=20):
+    z = dz = 0.0
+    for _ in range(n):
+        z, dz = np.sin(z * x) + x, np.cos(z * x) * (z + x * dz) + 1
+    return dz
+''',
+        "answer_recursion_numerical": '''
+def dz_central(x, h=1e-5, n=20):
+    return (recursion_z(x + h, n) - recursion_z(x - h, n)) / (2 * h)
+
+
+def dz_complex_step(x, h=1e-20, n=20):
+    return recursion_z(x + 1j * h, n).imag / h
+''',
+    })
+
+add("alt_loops", description="correct, loop style: explicit copies, list of iterates, an "
+    "evaluation trace for the derivative, 0.5 * (...) / h",
+    answers={
+        "answer_central_difference": '''
+def central_difference(f, x, h):
+    return 0.5 * (f(x + h) - f(x - h)) / h
+''',
+        "answer_complex_step": '''
+def complex_step(f, x, h):
+    z = x + h * 1j
+    return float(np.imag(f(z)) / h)
+''',
+        "answer_step_experiment": '''
+errors_forward, errors_central, errors_complex = [], [], []
+for h in steps:
+    errors_forward.append(abs(forward_difference(f_test, x0, h) - df_test(x0)))
+    errors_central.append(abs(central_difference(f_test, x0, h) - df_test(x0)))
+    errors_complex.append(abs(complex_step(f_test, x0, h) - df_test(x0)))
+errors_forward = np.array(errors_forward)
+errors_central = np.array(errors_central)
+errors_complex = np.array(errors_complex)
+best = {}
+for name, errors in [("forward", errors_forward), ("central", errors_central)]:
+    smallest = 0
+    for k in range(len(steps)):
+        if errors[k] < errors[smallest]:
+            smallest = k
+    best[name] = float(steps[smallest])
+h_best_forward, h_best_central = best["forward"], best["central"]
+fig, ax = plt.subplots()
+ax.loglog(steps, np.maximum(errors_forward, 1e-17), label="forward")
+ax.loglog(steps, np.maximum(errors_central, 1e-17), label="central")
+ax.loglog(steps, np.maximum(errors_complex, 1e-17), label="complex")
+ax.set(xlabel="h", ylabel="absolute error", title="errors")
+ax.legend()
+plt.show()
+''',
+        "answer_gradient_central": '''
+def gradient_central(f, x, h):
+    g = []
+    for i in range(len(x)):
+        x_plus = np.array(x, dtype=float)
+        x_minus = np.array(x, dtype=float)
+        x_plus[i] += h
+        x_minus[i] -= h
+        g.append((f(x_plus) - f(x_minus)) / (2 * h))
+    return np.array(g)
+''',
+        "answer_gradient_complex_step": '''
+def gradient_complex_step(f, x, h):
+    grad = np.zeros_like(x, dtype=float)
+    for i in range(x.shape[0]):
+        xc = np.array(x, dtype=np.complex128)
+        xc[i] = xc[i] + 1j * h
+        grad[i] = f(xc).imag / h
+    return grad
+''',
+        "answer_recursion_z": '''
+def recursion_z(x, n=20):
+    iterates = [0.0]
+    for _ in range(n):
+        iterates.append(np.sin(iterates[-1] * x) + x)
+    return iterates[-1]
+''',
+        "answer_recursion_dz": '''
+def recursion_dz(x, n=20):
+    z, dz = 0.0, 0.0
+    for _ in range(n):
+        a, da = z * x, dz * x + z      # a = z x
+        b, db = np.sin(a), np.cos(a) * da
+        z, dz = b + x, db + 1.0
+    return dz
+''',
+        "answer_recursion_numerical": '''
+def dz_central(x, h=1e-5, n=20):
+    return central_difference(lambda t: recursion_z(t, n=n), x, h)
+
+
+def dz_complex_step(x, h=1e-20, n=20):
+    return complex_step(lambda t: recursion_z(t, n=n), x, h)
+''',
+    })
+
+add("deleted_test_cell", description="the solution with a visible test cell deleted: nbgrader "
+    "puts it back (OverwriteCells.add_missing_cells) and the grader grades it",
+    delete=("test_forward_difference",))
+
+# --------------------------------------------------------------------------- plausible mistakes
+
+add("mistake_backward_difference", description="forward_difference computes a backward difference",
+    answers={"answer_forward_difference": '''
+def forward_difference(f, x, h):
+    return (f(x) - f(x - h)) / h
+'''}, lost=("test_forward_difference",))
+
+add("mistake_central_over_h", description="central difference divided by h instead of 2h",
+    answers={"answer_central_difference": '''
+def central_difference(f, x, h):
+    return (f(x + h) - f(x - h)) / h
+'''}, lost=("test_central_difference", "test_best_steps", "test_recursion_numerical"))
+
+add("mistake_complex_no_division", description="complex step forgets to divide by h",
+    answers={"answer_complex_step": '''
+def complex_step(f, x, h):
+    return np.imag(f(x + 1j * h))
+'''}, lost=("test_complex_step", "test_recursion_numerical"))
+
+add("mistake_complex_into_real_array", description="complex-step gradient writes x + ih into a "
+    "real array (ComplexWarning; the imaginary part is dropped)",
+    answers={"answer_gradient_complex_step": '''
+def gradient_complex_step(f, x, h):
+    grad = np.empty(len(x))
+    for i in range(len(x)):
+        shifted = x.copy()
+        shifted[i] += 1j * h
+        grad[i] = np.imag(f(shifted)) / h
+    return grad
+'''}, lost=("test_gradient_complex_step",))
+
+add("mistake_reevaluates_fx", description="central gradient right, but f(x) evaluated in the loop "
+    "(3n evaluations)",
+    answers={"answer_gradient_central": '''
+def gradient_central(f, x, h):
+    grad = np.zeros(len(x))
+    for i in range(len(x)):
+        fx = f(x)  # not needed
+        e = np.zeros(len(x))
+        e[i] = h
+        grad[i] = (f(x + e) - f(x - e)) / (2 * h) + 0 * fx
+    return grad
+'''}, lost=("test_evaluation_counts",))
+
+add("mistake_gradient_forward", description="central gradient written with forward differences",
+    answers={"answer_gradient_central": '''
+def gradient_central(f, x, h):
+    fx = f(x)
+    grad = np.zeros(len(x))
+    for i in range(len(x)):
+        e = np.zeros(len(x))
+        e[i] = h
+        grad[i] = (f(x + e) - fx) / h
+    return grad
+'''}, lost=("test_gradient_central", "test_evaluation_counts"))
+
+add("mistake_update_order", description="derivative recursion uses the NEW z (z updated first)",
+    answers={"answer_recursion_dz": '''
+def recursion_dz(x, n=20):
+    z, dz = 0.0, 0.0
+    for _ in range(n):
+        z = np.sin(z * x) + x
+        dz = np.cos(z * x) * (x * dz + z) + 1.0
+    return dz
+'''}, lost=("test_recursion_derivative",))
+
+add("mistake_extra_iteration", description="recursion_z runs n + 1 iterations",
+    answers={"answer_recursion_z": '''
+def recursion_z(x, n=20):
+    z = 0.0
+    for _ in range(n + 1):
+        z = np.sin(z * x) + x
+    return z
+'''}, lost=("test_recursion_value", "test_recursion_numerical"))
+
+add("mistake_argmax", description="best steps picked with argmax instead of argmin",
+    answers={"answer_step_experiment": '''
+exact = df_test(x0)
+errors_forward = np.abs(np.array([forward_difference(f_test, x0, h) for h in steps]) - exact)
+errors_central = np.abs(np.array([central_difference(f_test, x0, h) for h in steps]) - exact)
+errors_complex = np.abs(np.array([complex_step(f_test, x0, h) for h in steps]) - exact)
+h_best_forward = float(steps[np.argmax(errors_forward)])
+h_best_central = float(steps[np.argmax(errors_central)])
+plt.loglog(steps, errors_forward + 1e-17, label="forward")
+plt.loglog(steps, errors_central + 1e-17, label="central")
+plt.legend()
+plt.show()
+'''}, lost=("test_best_steps",))
+
+add("mistake_uses_numdiff", description="central_difference delegates to mlpkit.numdiff "
+    "(numerically right, but the task is to write it: the import is refused while grading)",
+    answers={"answer_central_difference": '''
+def central_difference(f, x, h):
+    from mlpkit.numdiff import derivative
+    return derivative(f, x, method="central-difference", h=h)
+'''}, lost=("test_central_difference", "test_best_steps", "test_recursion_numerical"))
+
+# --------------------------------------------------------------------------- broken code
+
+add("infinite_loop", description="central_difference never returns",
+    answers={"answer_central_difference": '''
+def central_difference(f, x, h):
+    while True:
+        pass
+'''}, lost=("test_central_difference", "test_best_steps", "test_recursion_numerical"))
+
+add("ignores_interrupts", description="a top-level loop in an answer cell that ignores SIGINT "
+    "and catches every exception",
+    answers={"answer_gradient_central": '''
+import signal
+import time
+
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def gradient_central(f, x, h):
+    return np.array([(f(x + e) - f(x - e)) / (2 * h) for e in h * np.eye(len(x))])
+
+
+while True:
+    try:
+        time.sleep(0.05)
+    except BaseException:
+        pass
+'''}, lost=("test_gradient_central", "test_evaluation_counts"))
+
+add("crash", description="gradient_complex_step crashes the interpreter (segfault)",
+    answers={"answer_gradient_complex_step": '''
+def gradient_complex_step(f, x, h):
+    import ctypes
+    return ctypes.string_at(0)
+'''}, lost=("test_gradient_complex_step", "test_evaluation_counts"))
+
+add("os_exit_in_function", description="recursion_dz calls os._exit",
+    answers={"answer_recursion_dz": '''
+def recursion_dz(x, n=20):
+    import os
+    os._exit(1)
+'''}, lost=("test_recursion_derivative",))
+
+add("os_exit_in_cell", description="the answer cell of recursion_z ends with os._exit(0)",
+    answers={"answer_recursion_z": '''
+def recursion_z(x, n=20):
+    z = 0.0
+    for _ in range(n):
+        z = np.sin(z * x) + x
+    return z
+
+
+import os
+
+os._exit(0)
+'''}, lost=("test_recursion_value", "test_recursion_numerical"))
+
+add("kills_own_process", description="complex_step sends SIGKILL to its own process (a killed kernel)",
+    answers={"answer_complex_step": '''
+def complex_step(f, x, h):
+    import os
+    import signal
+    os.kill(os.getpid(), signal.SIGKILL)
+'''}, lost=("test_complex_step", "test_best_steps", "test_recursion_numerical"))
+
+add("leaves_daemon", description="correct answers, but a cell starts a detached process "
+    "(setsid, double fork, exec) that would outlive grading; the grader must kill it",
+    answers={"answer_recursion_numerical": '''
+import os
+
+if os.fork() == 0:  # a daemon: new session, double fork, another program
+    os.setsid()
+    if os.fork() == 0:
+        os.execv("/bin/sleep", ["sleep", "987654.321"])
+    os._exit(0)
+
+
+def dz_central(x, h=1e-5, n=20):
+    return central_difference(lambda t: recursion_z(t, n), x, h)
+
+
+def dz_complex_step(x, h=1e-20, n=20):
+    return complex_step(lambda t: recursion_z(t, n), x, h)
+'''})
+
+# --------------------------------------------------------------------------- tampering
+
+add("tamper_numpy", description="wrong central_difference plus patches of np.isclose, "
+    "np.allclose, numpy.testing and mlpkit.grading so that comparisons always pass",
+    answers={"answer_central_difference": '''
+import numpy.testing
+
+import mlpkit.grading
+
+np.isclose = lambda *args, **kwargs: True
+np.allclose = lambda *args, **kwargs: True
+numpy.testing.assert_allclose = lambda *args, **kwargs: None
+for _name in ("check_close", "check_scalar", "check_shape", "check_gradient"):
+    setattr(mlpkit.grading, _name, lambda *args, **kwargs: None)
+
+
+def central_difference(f, x, h):
+    return 0.0
+'''}, lost=("test_central_difference", "test_best_steps", "test_recursion_numerical"))
+
+add("tamper_kernel", description="wrong complex_step plus a patch of the kernel's do_execute and "
+    "showtraceback so that every cell reports success",
+    answers={"answer_complex_step": '''
+try:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    InteractiveShell.showtraceback = lambda *args, **kwargs: None
+    _kernel = get_ipython().kernel
+    _original = _kernel.do_execute
+
+    async def _always_ok(code, silent, *args, **kwargs):
+        try:
+            await _original(code, silent, *args, **kwargs)
+        except BaseException:
+            pass
+        return {"status": "ok", "execution_count": 1, "payload": [], "user_expressions": {}}
+
+    _kernel.do_execute = _always_ok
+except Exception:
+    pass
+
+
+def complex_step(f, x, h):
+    return 0.0
+'''}, lost=("test_complex_step", "test_recursion_numerical"))
+
+add("tamper_files", description="wrong forward_difference plus attacks on the grader: overwrite "
+    "the hidden checks and the gradebook, delete the config, read the checks, kill the grader",
+    needs_landlock_signals=True,
+    answers={"answer_forward_difference": '''
+import os
+import signal
+
+ROOT = "{course_root}"
+attempts = {}
+
+
+def attempt(name, action):
+    try:
+        action()
+        attempts[name] = "done"
+    except BaseException as exc:
+        attempts[name] = type(exc).__name__
+
+
+def overwrite_checks():
+    with open(os.path.join(ROOT, "solutions", "ps1", "checks.py"), "w") as handle:
+        handle.write("# all checks removed\\n")
+
+
+def grandparent():
+    with open(f"/proc/{os.getppid()}/stat") as handle:
+        return int(handle.read().rsplit(")", 1)[1].split()[1])
+
+
+attempt("overwrite checks", overwrite_checks)
+attempt("read checks", lambda: print(open(os.path.join(ROOT, "solutions", "ps1", "checks.py")).read()[:200]))
+attempt("truncate gradebook", lambda: open(os.path.join(ROOT, "gradebook.db"), "w").close())
+attempt("delete config", lambda: os.remove(os.path.join(ROOT, "nbgrader_config.py")))
+attempt("write marker", lambda: open(os.path.join(ROOT, "PWNED"), "w").write("x"))
+attempt("write /tmp", lambda: open("/tmp/PWNED-by-student", "w").write("x"))
+attempt("kill grader", lambda: os.kill(grandparent(), signal.SIGKILL))
+attempt("kill zygote", lambda: os.kill(os.getppid(), signal.SIGKILL))
+print(attempts)
+
+
+def forward_difference(f, x, h):
+    return 1.0
+'''}, lost=("test_forward_difference", "test_best_steps"))

@@ -1,0 +1,361 @@
+"""The grading pipeline, tested like a product: real nbgrader runs in a temporary course copy.
+
+Slow part (one module-scoped course, two nbgrader calls): ``generate_assignment`` must reproduce
+the committed release; one ``autograde`` call grades the whole submission bank
+(tests/submissions/ps1/bank.py) plus the blank release, with short timeouts; scores are read from
+the gradebook. Fast part: the sandbox and the wire format on their own, and the consistency of
+the problem set's files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from mlpkit.autograde import confine, wire
+from mlpkit.autograde.checking import load_checks
+from mlpkit.autograde.runner import Limits, Zygote
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = ROOT / ".venv" / "bin"
+sys.path.insert(0, str(ROOT / "tests" / "submissions"))
+import build  # noqa: E402  (tests/submissions/build.py)
+
+ASSIGNMENT = "ps1"
+BANK = build.load_bank(ASSIGNMENT)
+SOURCE_NB = ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+RELEASE_NB = ROOT / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+CHECK_TIMEOUT, CELL_TIMEOUT = 3, 5  # seconds: short, so hanging submissions cost little
+REGENERATE = (
+    "tmp=$(mktemp -d) && cp -r nbgrader_config.py solutions $tmp && (cd $tmp && "
+    "PATH=$PWD/.venv/bin:$PATH nbgrader generate_assignment ps1 --CourseDirectory.root=$tmp "
+    "--CourseDirectory.db_url=sqlite:///$tmp/gradebook.db) && cp $tmp/assignments/ps1/* "
+    "assignments/ps1/")
+LANDLOCK_SIGNALS = confine.landlock_abi() >= 6
+
+
+def graded_cells(nb) -> dict[str, float]:
+    """Autograded test cells: grade_id -> points."""
+    return {cell.metadata.nbgrader["grade_id"]: float(cell.metadata.nbgrader["points"])
+            for cell in nb.cells
+            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade")
+            and not cell.metadata.nbgrader.get("solution")}
+
+
+# --------------------------------------------------------------------------- fast: files
+
+
+def test_every_autograded_cell_has_a_hidden_check():
+    nb = nbformat.read(SOURCE_NB, as_version=4)
+    cells = graded_cells(nb)
+    checks = load_checks(str(ROOT / "solutions" / ASSIGNMENT / "checks.py"))
+    assert set(checks.checks) == set(cells)
+    assert len(cells) >= 6 and sum(cells.values()) >= 20
+    assert "mlpkit.numdiff" in checks.forbidden
+
+
+def test_bank_entries_name_real_cells_and_real_tests():
+    release = nbformat.read(RELEASE_NB, as_version=4)
+    source = nbformat.read(SOURCE_NB, as_version=4)
+    tests = set(graded_cells(source))
+    assert len(BANK) >= 2 + 5 + 6
+    for name, submission in BANK.items():
+        assert set(submission.lost) <= tests, name
+        build.build(release, source, submission)  # raises on unknown cells
+
+
+def test_config_puts_the_sandbox_before_save_autogrades():
+    text = (ROOT / "nbgrader_config.py").read_text()
+    order = re.findall(r"^\s+(\w+),$", text.split("autograde_preprocessors = [")[1].split("]")[0],
+                       flags=re.M)
+    assert order[0] == "SandboxAutograde" and "Execute" not in order
+    assert order.index("SandboxAutograde") < order.index("SaveAutoGrades")
+    assert '"checks.py"' in text and '"rubric.md"' in text
+
+
+# --------------------------------------------------------------------------- fast: sandbox
+
+
+def test_wire_round_trip_and_rejects_malformed_data():
+    value = {"a": [1, 2.5, complex(1, -2), None, "s"], "x": np.arange(6.0).reshape(2, 3)}
+    back = wire.decode(json.loads(json.dumps(wire.encode(value))))
+    assert back["a"] == [1, 2.5, complex(1, -2), None, "s"]
+    np.testing.assert_array_equal(back["x"], value["x"])
+    assert isinstance(wire.decode(wire.encode(object(), lenient=True)), wire.Unsupported)
+    with pytest.raises(TypeError):
+        wire.encode(object())
+    bad_arrays = [{"__nd__": "|O", "shape": [1], "b64": ""},
+                  {"__nd__": "<f8", "shape": [2], "b64": "AAAAAAAAAAA="},
+                  {"__nd__": "<f8", "shape": [10**9], "b64": ""}]
+    for bad in bad_arrays:
+        with pytest.raises(wire.WireError):
+            wire.decode(bad)
+
+
+@pytest.fixture(scope="module")
+def zygote():
+    z = Zygote(preload=["numpy"])
+    z.start()
+    yield z
+    z.close()
+
+
+def spawn(zygote, scratch):
+    return zygote.spawn(Limits().spawn_params(str(scratch), zygote, {"mlpkit.numdiff": "no"}))
+
+
+def test_sandbox_kills_a_loop_that_ignores_interrupts(zygote, tmp_path):
+    proc = spawn(zygote, tmp_path)
+    assert proc.exec_cell("x = 41", timeout=5).status == "ok"
+    loop = ("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n"
+            "    try:\n        pass\n    except BaseException:\n        pass\n")
+    start = time.monotonic()
+    run = proc.exec_cell(loop, timeout=1.0)
+    assert run.status == "timeout" and time.monotonic() - start < 3
+    assert proc.dead
+    proc = spawn(zygote, tmp_path)  # what the runner does next: a fresh process, replayed cells
+    assert proc.exec_cell("x = 41", timeout=5).status == "ok"
+    run = proc.exec_cell("x + 1", timeout=5)
+    assert run.outputs == [{"type": "result", "text": "42"}]
+    proc.kill()
+
+
+@pytest.mark.skipif(confine.landlock_abi() < 1, reason="Landlock is not available here")
+def test_sandbox_cannot_write_or_read_the_course_or_signal_the_grader(zygote, tmp_path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    proc = spawn(zygote, scratch)
+    attempts = {
+        "write": f"open({str(ROOT / 'SANDBOX-ESCAPED')!r}, 'w')",
+        "read": f"open({str(ROOT / 'solutions' / 'ps1' / 'checks.py')!r}).read()",
+        "numdiff": "import mlpkit.numdiff",
+    }
+    if LANDLOCK_SIGNALS:
+        attempts["signal"] = "import os, signal; os.kill(os.getppid(), signal.SIGKILL)"
+    for what, code in attempts.items():
+        run = proc.exec_cell(code, timeout=5)
+        assert run.status == "error", what
+    assert proc.exec_cell("open('mine.txt', 'w').write('ok')", timeout=5).status == "ok"
+    assert (scratch / "mine.txt").read_text() == "ok"
+    assert not (ROOT / "SANDBOX-ESCAPED").exists()
+    assert zygote.alive
+    proc.kill()
+
+
+# --------------------------------------------------------------------------- slow: nbgrader
+
+
+def nbgrader(course: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    command = [str(BIN / "nbgrader"), *args, f"--CourseDirectory.root={course}",
+               f"--CourseDirectory.db_url=sqlite:///{course}/gradebook.db"]
+    return subprocess.run(command, cwd=course, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """A temporary course: release generated, the bank and the blank release autograded."""
+    course = tmp_path_factory.mktemp("course")
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "solutions", course / "solutions",
+                    ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    generated = nbgrader(course, "generate_assignment", ASSIGNMENT)
+    assert generated.returncode == 0, generated.stderr[-3000:]
+
+    names = build.write_submissions(
+        BANK, course / "assignments" / ASSIGNMENT / RELEASE_NB.name, SOURCE_NB,
+        course / "submitted", ASSIGNMENT, str(course),
+        include=lambda s: LANDLOCK_SIGNALS or not s.needs_landlock_signals)
+    blank = course / "submitted" / "blank" / ASSIGNMENT
+    blank.mkdir(parents=True)
+    shutil.copy(course / "assignments" / ASSIGNMENT / RELEASE_NB.name, blank)
+    names.append("blank")
+
+    start = time.monotonic()
+    autograded = nbgrader(course, "autograde", ASSIGNMENT,
+                          f"--SandboxAutograde.check_timeout={CHECK_TIMEOUT}",
+                          f"--SandboxAutograde.cell_timeout={CELL_TIMEOUT}",
+                          f"--SandboxAutograde.require_confinement={confine.landlock_abi() >= 1}")
+    seconds = time.monotonic() - start
+    scores = {}
+    if autograded.returncode == 0:
+        from nbgrader.api import Gradebook
+
+        with Gradebook(f"sqlite:///{course}/gradebook.db") as gradebook:
+            for name in names:
+                notebook = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, name)
+                scores[name] = {g.name: (g.auto_score, g.max_score) for g in notebook.grades}
+    return {"course": course, "names": names, "scores": scores, "seconds": seconds,
+            "log": autograded.stderr, "returncode": autograded.returncode}
+
+
+def autograded_cell_outputs(graded, student: str, grade_id: str) -> str:
+    path = graded["course"] / "autograded" / student / ASSIGNMENT / RELEASE_NB.name
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            return "\n".join(o.get("text", "") + "\n".join(o.get("traceback", []))
+                             for o in cell.outputs)
+    raise KeyError(grade_id)
+
+
+@pytest.mark.slow
+def test_release_is_what_generate_assignment_makes(graded):
+    made = graded["course"] / "assignments" / ASSIGNMENT
+    assert sorted(p.name for p in made.iterdir()) == sorted(
+        p.name for p in RELEASE_NB.parent.iterdir()), "release folder content differs"
+    fresh = nbformat.read(made / RELEASE_NB.name, as_version=4)
+    committed = nbformat.read(RELEASE_NB, as_version=4)
+    assert fresh == committed, f"assignments/{ASSIGNMENT} is stale; regenerate it: {REGENERATE}"
+
+
+@pytest.mark.slow
+def test_autograde_finishes_for_every_submission(graded):
+    assert graded["returncode"] == 0, graded["log"][-3000:]
+    assert set(graded["scores"]) == set(graded["names"])
+    assert "NOT confined" not in graded["log"] or confine.landlock_abi() < 1
+
+
+def processes_with(marker: str) -> list[str]:
+    found = []
+    for entry in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            command = entry.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if marker in command:
+            found.append(f"{entry.parent.name}: {command}")
+    return found
+
+
+@pytest.mark.slow
+def test_no_process_of_a_submission_outlives_grading(graded):
+    assert "leaves_daemon" in graded["scores"]
+    assert processes_with("987654.321") == []
+
+
+@pytest.mark.slow
+def test_solution_full_marks_and_blank_zero(graded):
+    cells = graded_cells(nbformat.read(SOURCE_NB, as_version=4))
+    solution, blank = graded["scores"]["solution"], graded["scores"]["blank"]
+    for grade_id, points in cells.items():
+        assert solution[grade_id] == (points, points), grade_id
+        assert blank[grade_id] == (0.0, points), grade_id
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [n for n in BANK if n != "solution"])
+def test_bank_submission_gets_exactly_its_marks(graded, name):
+    if name not in graded["scores"]:
+        pytest.skip("needs Landlock signal scoping (Linux >= 6.12) to run safely")
+    expected_lost = set(BANK[name].lost)
+    wrong = {grade_id: score for grade_id, score in graded["scores"][name].items()
+             if score[0] is not None and grade_id.startswith("test_")
+             and (score[0] == 0) != (grade_id in expected_lost)}
+    messages = {grade_id: autograded_cell_outputs(graded, name, grade_id)[:600] for grade_id in wrong}
+    assert not wrong, f"{name}: {BANK[name].description}\nunexpected scores {wrong}\n{messages}"
+
+
+@pytest.mark.slow
+def test_failure_messages_say_what_happened(graded):
+    expectations = [
+        ("infinite_loop", "test_central_difference", "did not finish within"),
+        ("crash", "test_gradient_complex_step", "SIGSEGV"),
+        ("os_exit_in_function", "test_recursion_derivative", "exited with code 1"),
+        ("mistake_central_over_h", "test_central_difference", "twice the expected"),
+        ("mistake_uses_numdiff", "test_central_difference", "mlpkit.numdiff is not available"),
+        ("mistake_reevaluates_fx", "test_evaluation_counts", "evaluated f 12 times for x in R^4"),
+        ("blank", "test_forward_difference", "NotImplementedError"),
+        ("solution", "test_central_difference", "PASSED"),
+    ]
+    for student, grade_id, phrase in expectations:
+        assert phrase in autograded_cell_outputs(graded, student, grade_id), (student, grade_id)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not LANDLOCK_SIGNALS, reason="the attack needs Landlock signal scoping")
+def test_tampering_leaves_the_course_intact(graded):
+    course = graded["course"]
+    assert (course / "solutions" / "ps1" / "checks.py").read_bytes() == (
+        ROOT / "solutions" / "ps1" / "checks.py").read_bytes()
+    assert (course / "nbgrader_config.py").exists()
+    assert not (course / "PWNED").exists() and not Path("/tmp/PWNED-by-student").exists()
+    attempts = autograded_cell_outputs(graded, "tamper_files", "answer_forward_difference")
+    assert "'overwrite checks': 'PermissionError'" in attempts
+    assert "'kill grader': 'PermissionError'" in attempts
+
+
+@pytest.mark.slow
+def test_grading_time_per_notebook(graded, capsys):
+    timed = {name: float(t) for name, t in
+             re.findall(r"of (\S+): \d+/\d+ checks passed.*?restart\(s\), ([0-9.]+) s,", graded["log"])}
+    assert set(timed) == set(graded["names"])
+    per_notebook = list(timed.values())
+    average = graded["seconds"] / len(graded["names"])
+    worst = max((t, name) for name, t in timed.items())
+    with capsys.disabled():  # shown in every run, not only with -s
+        print(f"\nautograde: {len(per_notebook)} notebooks in {graded['seconds']:.1f} s "
+              f"({average:.2f} s per notebook including nbgrader's own work; sandbox time: "
+              f"median {np.median(per_notebook):.2f} s, max {worst[0]:.1f} s for {worst[1]}; "
+              f"timeouts {CHECK_TIMEOUT} s per check, {CELL_TIMEOUT} s per cell)")
+    assert average <= 10.0
+
+
+@pytest.mark.slow
+def test_visible_tests_run_in_the_students_kernel(tmp_path):
+    """The solution passes every visible test without stderr; the blank fails every test cell."""
+    from nbclient import NotebookClient
+
+    env_backend = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    try:
+        results = {}
+        for label, path in (("solution", SOURCE_NB), ("blank", RELEASE_NB)):
+            nb = nbformat.read(path, as_version=4)
+            NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True,
+                           resources={"metadata": {"path": str(tmp_path)}}).execute()
+            results[label] = nb
+    finally:
+        if env_backend is None:
+            os.environ.pop("MPLBACKEND", None)
+        else:
+            os.environ["MPLBACKEND"] = env_backend
+    tests = set(graded_cells(results["solution"]))
+    for label, nb in results.items():
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            kinds = {(o.output_type, o.get("name")) for o in cell.outputs}
+            if label == "solution" or grade_id not in tests:
+                assert ("error", None) not in kinds or label == "blank", (label, grade_id)
+                assert ("stream", "stderr") not in kinds, (label, grade_id)
+            else:
+                assert ("error", None) in kinds, (label, grade_id)
+
+
+@pytest.mark.slow
+def test_self_check_command_grades_without_nbgrader(tmp_path):
+    """``python -m mlpkit.autograde NOTEBOOK``: the hidden checks for one notebook, no gradebook."""
+    source = nbformat.read(SOURCE_NB, as_version=4)
+    broken = build.build(nbformat.read(RELEASE_NB, as_version=4), source, BANK["mistake_argmax"])
+    path = tmp_path / "ps1.ipynb"
+    nbformat.write(broken, path)
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    done = subprocess.run([sys.executable, "-m", "mlpkit.autograde", str(path), "--checks",
+                           str(ROOT / "solutions" / ASSIGNMENT / "checks.py")],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "FAILED test_best_steps (0 of 2)" in done.stdout
+    assert "autograded: 21 of 23 points" in done.stdout
