@@ -31,16 +31,31 @@ BIN = ROOT / ".venv" / "bin"
 sys.path.insert(0, str(ROOT / "tests" / "submissions"))
 import build  # noqa: E402  (tests/submissions/build.py)
 
-ASSIGNMENT = "ps1"
-BANK = build.load_bank(ASSIGNMENT)
-SOURCE_NB = ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-RELEASE_NB = ROOT / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+# Every problem set with a submission bank is graded; PS1 also carries the sandbox's own tests.
+ASSIGNMENTS = sorted(p.parent.name for p in (ROOT / "tests" / "submissions").glob("*/bank.py"))
+BANKS = {assignment: build.load_bank(assignment) for assignment in ASSIGNMENTS}
+BANK = BANKS["ps1"]
 CHECK_TIMEOUT, CELL_TIMEOUT = 3, 5  # seconds: short, so hanging submissions cost little
-REGENERATE = (
-    "tmp=$(mktemp -d) && cp -r nbgrader_config.py solutions $tmp && (cd $tmp && "
-    "PATH=$PWD/.venv/bin:$PATH nbgrader generate_assignment ps1 --CourseDirectory.root=$tmp "
-    "--CourseDirectory.db_url=sqlite:///$tmp/gradebook.db) && cp $tmp/assignments/ps1/* "
-    "assignments/ps1/")
+
+
+def source_nb(assignment: str) -> Path:
+    return ROOT / "solutions" / assignment / f"{assignment}.ipynb"
+
+
+def release_nb(assignment: str) -> Path:
+    return ROOT / "assignments" / assignment / f"{assignment}.ipynb"
+
+
+def regenerate_command(assignment: str) -> str:
+    return (
+        "tmp=$(mktemp -d) && cp -r nbgrader_config.py solutions $tmp && (cd $tmp && "
+        f"PATH=$PWD/.venv/bin:$PATH nbgrader generate_assignment {assignment} "
+        "--CourseDirectory.root=$tmp --CourseDirectory.db_url=sqlite:///$tmp/gradebook.db) && "
+        f"cp $tmp/assignments/{assignment}/* assignments/{assignment}/")
+
+
+SOURCE_NB, RELEASE_NB = source_nb("ps1"), release_nb("ps1")
+BANK_CASES = [(a, name) for a in ASSIGNMENTS for name in BANKS[a] if name != "solution"]
 LANDLOCK_SIGNALS = confine.landlock_abi() >= 6
 
 
@@ -55,21 +70,33 @@ def graded_cells(nb) -> dict[str, float]:
 # --------------------------------------------------------------------------- fast: files
 
 
-def test_every_autograded_cell_has_a_hidden_check():
-    nb = nbformat.read(SOURCE_NB, as_version=4)
+def test_there_are_four_problem_sets_each_with_a_bank():
+    assert ASSIGNMENTS == ["ps1", "ps2", "ps3", "ps4"], ASSIGNMENTS
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_autograded_cell_has_a_hidden_check(assignment):
+    nb = nbformat.read(source_nb(assignment), as_version=4)
     cells = graded_cells(nb)
-    checks = load_checks(str(ROOT / "solutions" / ASSIGNMENT / "checks.py"))
+    checks = load_checks(str(ROOT / "solutions" / assignment / "checks.py"))
     assert set(checks.checks) == set(cells)
     assert len(cells) >= 6 and sum(cells.values()) >= 20
-    assert "mlpkit.numdiff" in checks.forbidden
+    assert checks.forbidden, "name the library modules that would answer this problem set"
+    meta = [c.metadata.get("nbgrader", {}) for c in nb.cells if c.cell_type == "markdown"]
+    written = [m for m in meta if m.get("grade") and m.get("solution")]
+    tasks = [m for m in meta if m.get("task")]
+    assert written and tasks, "at least one written answer and one plot task, graded by hand"
+    assert (ROOT / "solutions" / assignment / "rubric.md").exists()
 
 
-def test_bank_entries_name_real_cells_and_real_tests():
-    release = nbformat.read(RELEASE_NB, as_version=4)
-    source = nbformat.read(SOURCE_NB, as_version=4)
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_bank_entries_name_real_cells_and_real_tests(assignment):
+    release = nbformat.read(release_nb(assignment), as_version=4)
+    source = nbformat.read(source_nb(assignment), as_version=4)
     tests = set(graded_cells(source))
-    assert len(BANK) >= 2 + 5 + 6
-    for name, submission in BANK.items():
+    bank = BANKS[assignment]
+    assert len(bank) >= 2 + 5 + 4
+    for name, submission in bank.items():
         assert set(submission.lost) <= tests, name
         build.build(release, source, submission)  # raises on unknown cells
 
@@ -163,27 +190,22 @@ def nbgrader(course: Path, *args: str, timeout: float = 600) -> subprocess.Compl
                           timeout=timeout)
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    """A temporary course: release generated, the bank and the blank release autograded."""
-    course = tmp_path_factory.mktemp("course")
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "solutions", course / "solutions",
-                    ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
-    generated = nbgrader(course, "generate_assignment", ASSIGNMENT)
+def grade_assignment(course: Path, assignment: str) -> dict:
+    """Generate the release of ``assignment`` in ``course``, then autograde its bank and the blank
+    release in ONE ``nbgrader autograde`` call; scores from the gradebook."""
+    generated = nbgrader(course, "generate_assignment", assignment)
     assert generated.returncode == 0, generated.stderr[-3000:]
-
+    release = course / "assignments" / assignment / f"{assignment}.ipynb"
     names = build.write_submissions(
-        BANK, course / "assignments" / ASSIGNMENT / RELEASE_NB.name, SOURCE_NB,
-        course / "submitted", ASSIGNMENT, str(course),
-        include=lambda s: LANDLOCK_SIGNALS or not s.needs_landlock_signals)
-    blank = course / "submitted" / "blank" / ASSIGNMENT
+        BANKS[assignment], release, source_nb(assignment), course / "submitted", assignment,
+        str(course), include=lambda s: LANDLOCK_SIGNALS or not s.needs_landlock_signals)
+    blank = course / "submitted" / "blank" / assignment
     blank.mkdir(parents=True)
-    shutil.copy(course / "assignments" / ASSIGNMENT / RELEASE_NB.name, blank)
+    shutil.copy(release, blank)
     names.append("blank")
 
     start = time.monotonic()
-    autograded = nbgrader(course, "autograde", ASSIGNMENT,
+    autograded = nbgrader(course, "autograde", assignment,
                           f"--SandboxAutograde.check_timeout={CHECK_TIMEOUT}",
                           f"--SandboxAutograde.cell_timeout={CELL_TIMEOUT}",
                           f"--SandboxAutograde.require_confinement={confine.landlock_abi() >= 1}")
@@ -194,14 +216,31 @@ def graded(tmp_path_factory):
 
         with Gradebook(f"sqlite:///{course}/gradebook.db") as gradebook:
             for name in names:
-                notebook = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, name)
+                notebook = gradebook.find_submission_notebook(assignment, assignment, name)
                 scores[name] = {g.name: (g.auto_score, g.max_score) for g in notebook.grades}
-    return {"course": course, "names": names, "scores": scores, "seconds": seconds,
-            "log": autograded.stderr, "returncode": autograded.returncode}
+    return {"course": course, "assignment": assignment, "names": names, "scores": scores,
+            "seconds": seconds, "log": autograded.stderr, "returncode": autograded.returncode}
+
+
+@pytest.fixture(scope="module")
+def graded_all(tmp_path_factory):
+    """One temporary course; every problem set's bank graded (one autograde call per set)."""
+    course = tmp_path_factory.mktemp("course")
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "solutions", course / "solutions",
+                    ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    return {assignment: grade_assignment(course, assignment) for assignment in ASSIGNMENTS}
+
+
+@pytest.fixture(scope="module")
+def graded(graded_all):
+    """PS1's results: the worked example whose messages and attacks are checked in detail."""
+    return graded_all["ps1"]
 
 
 def autograded_cell_outputs(graded, student: str, grade_id: str) -> str:
-    path = graded["course"] / "autograded" / student / ASSIGNMENT / RELEASE_NB.name
+    assignment = graded.get("assignment", "ps1")
+    path = graded["course"] / "autograded" / student / assignment / f"{assignment}.ipynb"
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
@@ -211,17 +250,23 @@ def autograded_cell_outputs(graded, student: str, grade_id: str) -> str:
 
 
 @pytest.mark.slow
-def test_release_is_what_generate_assignment_makes(graded):
-    made = graded["course"] / "assignments" / ASSIGNMENT
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_is_what_generate_assignment_makes(graded_all, assignment):
+    graded = graded_all[assignment]
+    made = graded["course"] / "assignments" / assignment
+    committed_nb = release_nb(assignment)
     assert sorted(p.name for p in made.iterdir()) == sorted(
-        p.name for p in RELEASE_NB.parent.iterdir()), "release folder content differs"
-    fresh = nbformat.read(made / RELEASE_NB.name, as_version=4)
-    committed = nbformat.read(RELEASE_NB, as_version=4)
-    assert fresh == committed, f"assignments/{ASSIGNMENT} is stale; regenerate it: {REGENERATE}"
+        p.name for p in committed_nb.parent.iterdir()), "release folder content differs"
+    fresh = nbformat.read(made / committed_nb.name, as_version=4)
+    committed = nbformat.read(committed_nb, as_version=4)
+    assert fresh == committed, (f"assignments/{assignment} is stale; regenerate it: "
+                                f"{regenerate_command(assignment)}")
 
 
 @pytest.mark.slow
-def test_autograde_finishes_for_every_submission(graded):
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_autograde_finishes_for_every_submission(graded_all, assignment):
+    graded = graded_all[assignment]
     assert graded["returncode"] == 0, graded["log"][-3000:]
     assert set(graded["scores"]) == set(graded["names"])
     assert "NOT confined" not in graded["log"] or confine.landlock_abi() < 1
@@ -246,8 +291,10 @@ def test_no_process_of_a_submission_outlives_grading(graded):
 
 
 @pytest.mark.slow
-def test_solution_full_marks_and_blank_zero(graded):
-    cells = graded_cells(nbformat.read(SOURCE_NB, as_version=4))
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_full_marks_and_blank_zero(graded_all, assignment):
+    graded = graded_all[assignment]
+    cells = graded_cells(nbformat.read(source_nb(assignment), as_version=4))
     solution, blank = graded["scores"]["solution"], graded["scores"]["blank"]
     for grade_id, points in cells.items():
         assert solution[grade_id] == (points, points), grade_id
@@ -255,16 +302,18 @@ def test_solution_full_marks_and_blank_zero(graded):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [n for n in BANK if n != "solution"])
-def test_bank_submission_gets_exactly_its_marks(graded, name):
+@pytest.mark.parametrize("assignment, name", BANK_CASES, ids=[f"{a}-{n}" for a, n in BANK_CASES])
+def test_bank_submission_gets_exactly_its_marks(graded_all, assignment, name):
+    graded = graded_all[assignment]
     if name not in graded["scores"]:
         pytest.skip("needs Landlock signal scoping (Linux >= 6.12) to run safely")
-    expected_lost = set(BANK[name].lost)
+    submission = BANKS[assignment][name]
+    expected_lost = set(submission.lost)
     wrong = {grade_id: score for grade_id, score in graded["scores"][name].items()
              if score[0] is not None and grade_id.startswith("test_")
              and (score[0] == 0) != (grade_id in expected_lost)}
     messages = {grade_id: autograded_cell_outputs(graded, name, grade_id)[:600] for grade_id in wrong}
-    assert not wrong, f"{name}: {BANK[name].description}\nunexpected scores {wrong}\n{messages}"
+    assert not wrong, f"{name}: {submission.description}\nunexpected scores {wrong}\n{messages}"
 
 
 @pytest.mark.slow
@@ -297,7 +346,9 @@ def test_tampering_leaves_the_course_intact(graded):
 
 
 @pytest.mark.slow
-def test_grading_time_per_notebook(graded, capsys):
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_grading_time_per_notebook(graded_all, assignment, capsys):
+    graded = graded_all[assignment]
     timed = {name: float(t) for name, t in
              re.findall(r"of (\S+): \d+/\d+ checks passed.*?restart\(s\), ([0-9.]+) s,", graded["log"])}
     assert set(timed) == set(graded["names"])
@@ -305,7 +356,7 @@ def test_grading_time_per_notebook(graded, capsys):
     average = graded["seconds"] / len(graded["names"])
     worst = max((t, name) for name, t in timed.items())
     with capsys.disabled():  # shown in every run, not only with -s
-        print(f"\nautograde: {len(per_notebook)} notebooks in {graded['seconds']:.1f} s "
+        print(f"\nautograde {assignment}: {len(per_notebook)} notebooks in {graded['seconds']:.1f} s "
               f"({average:.2f} s per notebook including nbgrader's own work; sandbox time: "
               f"median {np.median(per_notebook):.2f} s, max {worst[0]:.1f} s for {worst[1]}; "
               f"timeouts {CHECK_TIMEOUT} s per check, {CELL_TIMEOUT} s per cell)")
@@ -313,7 +364,8 @@ def test_grading_time_per_notebook(graded, capsys):
 
 
 @pytest.mark.slow
-def test_visible_tests_run_in_the_students_kernel(tmp_path):
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_visible_tests_run_in_the_students_kernel(tmp_path, assignment):
     """The solution passes every visible test without stderr; the blank fails every test cell."""
     from nbclient import NotebookClient
 
@@ -321,7 +373,7 @@ def test_visible_tests_run_in_the_students_kernel(tmp_path):
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     try:
         results = {}
-        for label, path in (("solution", SOURCE_NB), ("blank", RELEASE_NB)):
+        for label, path in (("solution", source_nb(assignment)), ("blank", release_nb(assignment))):
             nb = nbformat.read(path, as_version=4)
             NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True,
                            resources={"metadata": {"path": str(tmp_path)}}).execute()
@@ -354,7 +406,7 @@ def test_self_check_command_grades_without_nbgrader(tmp_path):
     nbformat.write(broken, path)
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     done = subprocess.run([sys.executable, "-m", "mlpkit.autograde", str(path), "--checks",
-                           str(ROOT / "solutions" / ASSIGNMENT / "checks.py")],
+                           str(ROOT / "solutions" / "ps1" / "checks.py")],
                           capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 1, done.stderr[-2000:]
     assert "FAILED test_best_steps (0 of 2)" in done.stdout
