@@ -219,6 +219,7 @@ STRUCTURAL_FUNCTIONS = frozenset({
     np.flip, np.roll, np.take, np.take_along_axis, np.copy, np.where, np.append,
     np.zeros_like, np.ones_like, np.full_like, np.empty_like,
     np.shape, np.ndim, np.size, np.result_type, np.iscomplexobj, np.isrealobj,
+    np.linalg.solve, np.linalg.inv, np.linalg.det,  # analytic in the matrix entries
     np.sin, np.cos, np.exp,  # (ufuncs; listed so a subclass dispatch never trips)
 })
 

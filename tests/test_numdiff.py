@@ -277,3 +277,13 @@ def test_ties_follow_the_convention_shared_by_every_mode():
     assert derivative(lambda x: np.maximum(x, 0.0), 0.0) == 0.0
     assert derivative(lambda x: np.maximum(0.0, x), 0.0) == 1.0
     np.testing.assert_array_equal(gradient(lambda x: np.max(x), np.array([2.0, 2.0])), [1.0, 0.0])
+
+
+def test_linear_solves_are_analytic_and_allowed():
+    A = np.array([[3.0, 1.0], [0.5, 2.0]])
+    b = np.array([1.0, -1.0])
+    # d/dt of x(t) = A(t)^{-1} b with A(t) = A + t I:  dx/dt = -A^{-1} x
+    x = np.linalg.solve(A, b)
+    got = numdiff.jacobian(lambda t: np.linalg.solve(A + t * np.eye(2), b), 0.0)
+    np.testing.assert_allclose(got.ravel(), -np.linalg.solve(A, x), rtol=1e-13)
+    assert derivative(lambda t: np.linalg.det(A * t), 1.0) == pytest.approx(2 * np.linalg.det(A))
