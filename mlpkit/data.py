@@ -35,7 +35,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mlpkit._checks import as_real_array, check_callable, check_count, check_seed
+from mlpkit._checks import as_real_array, check_callable, check_count, check_nonnegative, check_seed
 
 __all__ = [
     "Split",
@@ -66,16 +66,6 @@ class Split(NamedTuple):
 
 
 # --------------------------------------------------------------------------- argument checks
-
-
-def _check_nonnegative(value, name: str) -> float:
-    """Return ``value`` as a float, checking that it is a finite real number >= 0."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return value
 
 
 def _check_fraction(test_fraction) -> float:
@@ -133,7 +123,7 @@ def xor(n: int | None = None, *, noise: float = 0.1, seed: int = 0,
     Shapes: ``X`` (m, 2) float64, ``y`` (m,) int64 in {0, 1}.
     """
     rng = check_seed(seed)
-    noise = _check_nonnegative(noise, "noise")
+    noise = check_nonnegative(noise, "noise")
     test_fraction = _check_fraction(test_fraction)
     corners = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     corner_labels = np.array([0, 1, 1, 0], dtype=np.int64)
@@ -183,7 +173,7 @@ def moons(n: int = 200, noise: float = 0.1, seed: int = 0, *,
     Shapes: ``X`` (m, 2) float64, ``y`` (m,) int64 in {0, 1}.
     """
     n = check_count(n, "n", minimum=2)
-    noise = _check_nonnegative(noise, "noise")
+    noise = check_nonnegative(noise, "noise")
     rng = check_seed(seed)
     test_fraction = _check_fraction(test_fraction)
     n_upper, n_lower = _class_sizes(n, 2)
@@ -207,7 +197,7 @@ def spirals(n: int = 300, n_classes: int = 3, noise: float = 0.2, seed: int = 0,
     """
     n_classes = check_count(n_classes, "n_classes", minimum=2)
     n = check_count(n, "n", minimum=n_classes)
-    noise = _check_nonnegative(noise, "noise")
+    noise = check_nonnegative(noise, "noise")
     rng = check_seed(seed)
     test_fraction = _check_fraction(test_fraction)
     sizes = _class_sizes(n, n_classes)
@@ -242,7 +232,7 @@ def regression_1d(n: int = 100, seed: int = 0, *, func="sine", noise: float = 0.
     """
     n = check_count(n, "n", minimum=2)
     rng = check_seed(seed)
-    noise = _check_nonnegative(noise, "noise")
+    noise = check_nonnegative(noise, "noise")
     test_fraction = _check_fraction(test_fraction)
     if isinstance(func, str):
         if func not in REGRESSION_TARGETS:

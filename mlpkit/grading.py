@@ -33,7 +33,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from mlpkit._checks import check_callable, check_count, check_seed
+from mlpkit._checks import check_callable, check_count, check_nonnegative, check_seed
 from mlpkit.numdiff import rel_error
 
 __all__ = [
@@ -102,15 +102,6 @@ def _check_name(name) -> str:
     if not isinstance(name, str):
         raise TypeError(f"name must be a string naming the checked value, got {type(name).__name__}")
     return name
-
-
-def _check_tolerance(value, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{what} must be a real number >= 0, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{what} must be a finite number >= 0, got {value!r}")
-    return value
 
 
 def _reference_array(expected, *, complex_ok: bool = True) -> np.ndarray:
@@ -298,7 +289,7 @@ def check_close(name: str, got, expected, rtol: float = 1e-12, atol: float = 0.0
     the tolerance and, when one is recognised, the likely mistake (sign, transpose, factor).
     """
     name = _check_name(name)
-    rtol, atol = _check_tolerance(rtol, "rtol"), _check_tolerance(atol, "atol")
+    rtol, atol = check_nonnegative(rtol, "rtol"), check_nonnegative(atol, "atol")
     ref = _reference_array(expected)
     arr = _student_array(name, got, complex_ok=ref.dtype.kind == "c")
     if ref.ndim == 0 and arr.size == 1:
@@ -510,7 +501,7 @@ def diagnose_gradient(got, expected, *, name: str = "gradient", candidates=None,
     says ``"no simple pattern"``. Never raises for a bad ``got``: it describes it instead.
     """
     name = _check_name(name)
-    rtol = _check_tolerance(rtol, "rtol")
+    rtol = check_nonnegative(rtol, "rtol")
     ref = _reference_array(expected, complex_ok=False)
     candidates = {} if candidates is None else candidates
     if not isinstance(candidates, collections.abc.Mapping):
@@ -560,7 +551,7 @@ def check_gradient(name: str, got, expected, rtol: float = 1e-12, *, atol: float
     the relative error, the tolerance, the worst entry and :func:`diagnose_gradient`'s verdict.
     """
     name = _check_name(name)
-    rtol, atol = _check_tolerance(rtol, "rtol"), _check_tolerance(atol, "atol")
+    rtol, atol = check_nonnegative(rtol, "rtol"), check_nonnegative(atol, "atol")
     ref = _reference_array(expected, complex_ok=False)
     arr = _student_array(name, got)
     if arr.shape != ref.shape:
@@ -597,7 +588,7 @@ def cmp(name: str, got, expected, *, rtol: float = 1e-8) -> None:
     Prints, never raises for a bad ``got``, returns None.
     """
     name = _check_name(name)
-    rtol = _check_tolerance(rtol, "rtol")
+    rtol = check_nonnegative(rtol, "rtol")
     ref = _reference_array(expected, complex_ok=False)
     label = f"{name:<15s} |"
     try:
