@@ -256,3 +256,14 @@ def test_bad_settings_are_rejected_with_the_known_names():
         MLP([2, 1], dtype=np.int64)
     with pytest.raises(ValueError, match="choose one of"):
         make_optimizer("lbfgs", model.parameters())
+
+
+def test_fit_calls_the_callback_once_per_epoch_with_the_history_values():
+    from mlpkit.data import xor
+
+    X, _, y, _ = xor()
+    seen = []
+    model = MLP([2, 3, 1], output="sigmoid", seed=0)
+    history = model.fit(X, y, epochs=4, lr=0.5, callback=lambda *row: seen.append(row))
+    assert [row[0] for row in seen] == [0, 1, 2, 3]
+    assert [row[1] for row in seen] == history.loss and [row[2] for row in seen] == history.metric

@@ -205,7 +205,7 @@ class MLP(Sequential):
     def fit(self, X, y, *, loss=None, optimizer="sgd", lr: float | None = None,
             epochs: int = 10, batch_size: int | None = 32, shuffle: bool = True, seed=None,
             weight_decay: float = 0.0, validation_data=None, progress: bool | None = None,
-            **optimizer_options) -> History:
+            callback=None, **optimizer_options) -> History:
         """Train by mini-batch gradient descent; returns a :class:`History`.
 
         ``optimizer`` is a name ("sgd", "momentum", "nesterov", "rmsprop", "adam") built with
@@ -215,7 +215,8 @@ class MLP(Sequential):
         visits the examples in a new random order (``shuffle``; ``seed``, else the model's seed).
         ``progress``: a tqdm bar over the epochs (None: shown only in a notebook, never under
         nbgrader; in a console it goes to stdout). Calling ``fit`` again continues from the
-        current weights with a fresh optimiser state.
+        current weights with a fresh optimiser state. ``callback(epoch, loss, metric)``, if given,
+        is called after every epoch (for live views such as ``mlpkit.widgets.training_view``).
 
         Raises ``ValueError`` if the loss becomes NaN or infinite (the steps are too large).
         """
@@ -267,6 +268,8 @@ class MLP(Sequential):
                     ))
                     postfix["val_" + history.metric_name] = f"{history.val_metric[-1]:.4g}"
                 bar.set_postfix(postfix, refresh=False)
+                if callback is not None:
+                    callback(epoch, epoch_loss, history.metric[-1])
         bar.close()
         return history
 
