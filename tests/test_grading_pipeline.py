@@ -334,10 +334,12 @@ def test_failure_messages_say_what_happened(graded):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not LANDLOCK_SIGNALS, reason="the attack needs Landlock signal scoping")
-def test_tampering_leaves_the_course_intact(graded):
+def test_tampering_leaves_the_course_intact(graded_all, graded):
     course = graded["course"]
-    assert (course / "solutions" / "ps1" / "checks.py").read_bytes() == (
-        ROOT / "solutions" / "ps1" / "checks.py").read_bytes()
+    for assignment in graded_all:  # every set's bank has a tamper_files entry
+        for name in ("checks.py", "rubric.md", f"{assignment}.ipynb"):
+            assert (course / "solutions" / assignment / name).read_bytes() == (
+                ROOT / "solutions" / assignment / name).read_bytes(), (assignment, name)
     assert (course / "nbgrader_config.py").exists()
     assert not (course / "PWNED").exists() and not Path("/tmp/PWNED-by-student").exists()
     attempts = autograded_cell_outputs(graded, "tamper_files", "answer_forward_difference")
