@@ -1,0 +1,629 @@
+"""PS4 hidden checks: run by the grader (SandboxAutograde), never by the student's kernel.
+
+One function per autograded test cell of ps4.ipynb. Every reference is computed HERE, with
+plain NumPy formulas written out in this file (no mlpkit.nn, no autodiff), on seeded inputs.
+Layers are checked through a round trip: the student's forward returns (out, cache) as plain
+data, and that cache is handed back to the student's backward. Messages are for students: what
+was called, what was expected, and (through mlpkit.grading.diagnose_gradient, with known wrong
+answers as candidates) the likely mistake.
+
+Kept out of the release by ``CourseDirectory.ignore`` (nbgrader_config.py).
+"""
+
+import numpy as np
+
+from mlpkit.autograde import BlackBox, CheckFailed, check
+from mlpkit.grading import check_close, check_gradient, check_scalar, check_shape
+
+FORBIDDEN_MODULES = {
+    "mlpkit.nn": "PS4 asks you to write the layers, the loss, the MLP and the optimisers yourself",
+    "mlpkit.reverse": "PS4 asks you to write the backward passes by hand",
+    "mlpkit.forward": "PS4 asks you to write the backward passes by hand",
+    "mlpkit.numdiff": "PS4 asks you to write the gradient check yourself",
+    "mlpkit.complexsafe": "PS4 asks you to write the gradient check yourself",
+    "autograd": "PS4 asks you to write the backward passes by hand",
+    "torch": "PS4 asks you to write the backward passes by hand",
+    "jax": "PS4 asks you to write the backward passes by hand",
+}
+
+EPS = np.finfo(np.float64).eps
+RTOL = 1e-10  # every value here is a formula's own value: only rounding may differ
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def rng_for(seed: int):
+    return np.random.default_rng(20240400 + seed)  # fixed: same hidden inputs for everybody
+
+
+def returned(label: str, value, count: int, names: str) -> list:
+    """``value`` unpacked into ``count`` items (a tuple arrives here as a list)."""
+    if not isinstance(value, list) or len(value) != count:
+        what = (f"{len(value)} values" if isinstance(value, list)
+                else f"a {type(value).__name__}")
+        raise CheckFailed(f"{label} should return {count} values ({names}), but returned {what}.")
+    return value
+
+
+def expect_values(label: str, got, expected, rtol: float = RTOL) -> None:
+    """Entry by entry, up to rounding relative to the largest entry (forward values, updates)."""
+    expected = np.asarray(expected, dtype=float)
+    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+    check_close(label, got, expected, rtol=rtol, atol=rtol * max(scale, 1e-300))
+
+
+def expect_gradient(label: str, got, expected, candidates=None, rtol: float = RTOL) -> None:
+    """Relative error in norm <= rtol; on failure diagnose_gradient names the likely mistake."""
+    usable = {}
+    for description, wrong in (candidates or {}).items():
+        wrong = np.asarray(wrong, dtype=float)
+        if wrong.shape == np.shape(expected) and not np.allclose(wrong, expected, rtol=1e-6):
+            usable[description] = wrong
+    check_gradient(label, got, expected, rtol=rtol, candidates=usable)
+
+
+def hint_from(got, candidates: dict) -> str:
+    """The description of the first known wrong answer that ``got`` matches, or ""."""
+    try:
+        arr = np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        return ""
+    for description, wrong in candidates.items():
+        wrong = np.asarray(wrong, dtype=float)
+        if arr.shape == wrong.shape and np.all(np.isfinite(arr)) and np.allclose(
+                arr, wrong, rtol=1e-9, atol=1e-12 * (1 + np.max(np.abs(wrong), initial=0))):
+            return description
+    return ""
+
+
+def expect_update(label: str, got, expected, candidates: dict) -> None:
+    """An optimiser's output: the formula's value up to rounding, with a hint for known slips."""
+    try:
+        expect_values(label, got, expected, rtol=1e-12)
+    except AssertionError as failure:
+        hint = hint_from(got, candidates)
+        if hint:
+            raise CheckFailed(f"{failure}\n  Looks like: {hint}.") from None
+        raise
+
+
+def show(array) -> str:
+    return np.array2string(np.asarray(array), precision=4, separator=", ", threshold=12)
+
+
+# --------------------------------------------------------------------------- Part A: layers
+
+
+def layer_case(seed: int, n: int, d: int, m: int):
+    rng = rng_for(seed)
+    X = rng.normal(0.0, 1.5, (n, d))
+    W = rng.normal(0.0, 1.0, (d, m)) / np.sqrt(d)
+    b = rng.normal(0.0, 1.0, m)
+    dout = rng.normal(0.0, 1.0, (n, m))
+    return X, W, b, dout
+
+
+# (batch n, inputs d, outputs m): all different, square, one example, a wide layer
+LINEAR_SHAPES = [(5, 3, 4), (4, 6, 2), (6, 4, 4), (1, 3, 5), (7, 9, 3)]
+
+
+@check("test_linear_forward")
+def linear_forward(student):
+    for k, (n, d, m) in enumerate(LINEAR_SHAPES):
+        X, W, b, _ = layer_case(k, n, d, m)
+        label = f"linear_forward(X, W, b) with X {X.shape}, W {W.shape}, b {b.shape}"
+        out, _cache = returned(label, student.call("linear_forward", X, W, b), 2, "out, cache")
+        check_shape(f"out of {label}", out, (n, m))
+        expect_values(f"out of {label}", out, X @ W + b)
+    return (f"linear_forward gives X @ W + b for {len(LINEAR_SHAPES)} hidden shapes, batch of 1 "
+            "included.")
+
+
+@check("test_linear_backward")
+def linear_backward(student):
+    for k, (n, d, m) in enumerate(LINEAR_SHAPES):
+        X, W, b, G = layer_case(k, n, d, m)
+        label = f"linear_forward(X, W, b) with X {X.shape}, W {W.shape}"
+        _, cache = returned(label, student.call("linear_forward", X, W, b), 2, "out, cache")
+        # Another forward in between: backward must use its cache, not the latest call's state.
+        X2, W2, b2, _ = layer_case(k + 50, n, d, m)
+        student.call("linear_forward", X2, W2, b2)
+        call = f"linear_backward(dout, cache) with dout {G.shape}, cache from {label}"
+        dX, dW, db = returned(call, student.call("linear_backward", G, cache), 3, "dX, dW, db")
+        square = {"dX = dout @ W: W must be transposed (dX = dout @ W.T)": G @ W} if d == m else {}
+        expect_gradient(f"dX of {call}", dX, G @ W.T, square)
+        expect_gradient(f"dW of {call}", dW, X.T @ G,
+                        {"dW = dout.T @ X, the transpose of the right answer X.T @ dout": G.T @ X})
+        expect_gradient(f"db of {call}", db, G.sum(axis=0),
+                        {"db = dout.mean(axis=0): the bias is added to every row, so the "
+                         "gradients of the rows add up: db = dout.sum(axis=0)": G.mean(axis=0)})
+    return (f"dX = dout W^T, dW = X^T dout, db = column sums of dout for {len(LINEAR_SHAPES)} "
+            "hidden shapes (square and batch of 1 included), using the cache of an earlier call.")
+
+
+def activation_inputs(seed: int, scale: float = 2.0):
+    rng = rng_for(seed)
+    shapes = [(4, 5), (1, 3), (6, 2)]
+    inputs = [rng.normal(0.0, scale, shape) for shape in shapes]
+    inputs.append(np.array([[-7.5, -0.3, 0.02], [0.4, 3.25, 11.0]]))  # small and saturated
+    return inputs, [rng.normal(0.0, 1.0, X.shape) for X in inputs]
+
+
+def check_activation(student, name: str, value, slope, wrong_slopes: dict, seed: int) -> str:
+    inputs, upstream = activation_inputs(seed)
+    for k, (X, G) in enumerate(zip(inputs, upstream)):
+        label = f"{name}_forward(X) with X of shape {X.shape}"
+        out, cache = returned(label, student.call(f"{name}_forward", X), 2, "out, cache")
+        check_shape(f"out of {label}", out, X.shape)
+        expect_values(f"out of {label}", out, value(X))
+        other = inputs[(k + 1) % len(inputs)]
+        student.call(f"{name}_forward", other + 0.5)  # state from the latest call must not matter
+        call = f"{name}_backward(dout, cache) with the cache of {label}"
+        dX = student.call(f"{name}_backward", G, cache)
+        candidates = {description: G * wrong(X) for description, wrong in wrong_slopes.items()}
+        expect_gradient(f"dX of {call}", dX, G * slope(X), candidates)
+    return (f"{name}_forward and {name}_backward agree with the formulas on {len(inputs)} hidden "
+            "inputs.")
+
+
+def tanh_value(X):
+    return np.tanh(X)
+
+
+def tanh_slope(X):
+    return 1.0 - np.tanh(X) ** 2
+
+
+def relu_value(X):
+    return np.where(X > 0, X, 0.0)
+
+
+def relu_slope(X):
+    return (X > 0).astype(float)
+
+
+def sigmoid_value(X):
+    return 1.0 / (1.0 + np.exp(-X))
+
+
+def sigmoid_slope(X):
+    s = sigmoid_value(X)
+    return s * (1.0 - s)
+
+
+@check("test_tanh")
+def tanh_layer(student):
+    return check_activation(student, "tanh", tanh_value, tanh_slope, {
+        "1 - X**2 from the layer's INPUT X; the derivative of tanh at X is "
+        "1 - tanh(X)**2 = 1 - out**2": lambda X: 1 - X**2,
+        "the derivative was left out (dX = dout)": lambda X: np.ones_like(X),
+    }, seed=10)
+
+
+@check("test_relu")
+def relu_layer(student):
+    return check_activation(student, "relu", relu_value, relu_slope, {
+        "dout * out: ReLU's derivative is the 0/1 mask [X > 0], not the output": relu_value,
+        "the mask is inverted ([X < 0] instead of [X > 0])": lambda X: (X < 0).astype(float),
+    }, seed=20)
+
+
+@check("test_sigmoid")
+def sigmoid_layer(student):
+    return check_activation(student, "sigmoid", sigmoid_value, sigmoid_slope, {
+        "X * (1 - X) from the layer's INPUT X; the derivative of the sigmoid at X is "
+        "s * (1 - s) with s = sigmoid(X) = out": lambda X: X * (1 - X),
+        "the derivative was left out (dX = dout)": lambda X: np.ones_like(X),
+    }, seed=30)
+
+
+# --------------------------------------------------------------------------- Part B: softmax
+
+
+def softmax_reference(Z, y):
+    """Mean softmax cross-entropy of logits Z (N, K) with labels y, and dL/dZ (log-sum-exp)."""
+    shift = Z.max(axis=1, keepdims=True)
+    exp_shifted = np.exp(Z - shift)
+    total = exp_shifted.sum(axis=1, keepdims=True)
+    rows = np.arange(len(y))
+    log_sum_exp = shift[:, 0] + np.log(total[:, 0])
+    loss = float(np.mean(log_sum_exp - Z[rows, y]))
+    probabilities = exp_shifted / total
+    onehot = np.zeros_like(Z)
+    onehot[rows, y] = 1.0
+    return loss, (probabilities - onehot) / len(y), probabilities
+
+
+def check_softmax_case(student, Z, y, label):
+    loss_ref, grad_ref, probabilities = softmax_reference(Z, y)
+    loss, dZ = returned(label, student.call("softmax_cross_entropy", Z, y), 2, "loss, dlogits")
+    n = len(y)
+    try:
+        check_scalar(f"loss of {label}", loss, loss_ref, rtol=RTOL,
+                     atol=1e-12 * (1 + abs(loss_ref)))
+    except AssertionError as failure:
+        per_row = hint_from(loss, {"the SUM over the rows; the loss is their mean (divide by N)":
+                                   loss_ref * n} if n > 1 else {})
+        hint = f"\n  Looks like: {per_row}." if per_row else ""
+        raise CheckFailed(f"{failure}{hint}") from None
+    expect_gradient(f"dlogits of {label}", dZ, grad_ref, {
+        "softmax - onehot without the 1/N: the loss is a mean over the N rows": grad_ref * n,
+        "softmax(z) / N: the one-hot labels were not subtracted": probabilities / n,
+    })
+
+
+@check("test_softmax_cross_entropy")
+def softmax_cross_entropy(student):
+    rng = rng_for(40)
+    cases = [(5, 3), (1, 4), (8, 10), (3, 2), (6, 6)]
+    for n, k in cases:
+        Z = rng.normal(0.0, 3.0, (n, k))
+        y = rng.integers(0, k, n)
+        label = f"softmax_cross_entropy(logits {Z.shape}, y={y.tolist()})"
+        check_softmax_case(student, Z, y, label)
+    Z = np.zeros((3, 4))  # all logits equal: the loss is log 4, whatever the labels
+    check_softmax_case(student, Z, np.array([0, 3, 1]),
+                       "softmax_cross_entropy(zeros (3, 4), y=[0, 3, 1])")
+    return "Loss (mean over rows) and dlogits = (softmax - onehot)/N agree on 6 hidden cases."
+
+
+@check("test_softmax_stability")
+def softmax_stability(student):
+    cases = [
+        (np.array([[1000.0, -1000.0], [-1000.0, 1000.0], [0.0, 0.0]]), np.array([1, 1, 0])),
+        (np.array([[1000.5, 1000.0, 999.0], [-1000.0, -1000.0, -1000.0]]), np.array([2, 1])),
+        (np.array([[-1000.0, 0.0, 1000.0, 3.0]]), np.array([0])),
+        (np.array([[800.0, 799.0], [-750.0, -752.5], [1000.0, 1000.0]]), np.array([0, 1, 0])),
+    ]
+    for Z, y in cases:
+        label = (f"softmax_cross_entropy(logits={Z.tolist()}, y={y.tolist()})")
+        loss, dZ = returned(label, student.call("softmax_cross_entropy", Z, y), 2, "loss, dlogits")
+        finite = np.all(np.isfinite(np.asarray(loss, dtype=float))) and np.all(
+            np.isfinite(np.asarray(dZ, dtype=float)))
+        if not finite:
+            raise CheckFailed(
+                f"{label} returned loss {loss!r} and dlogits containing non-finite values:\n"
+                f"  {show(dZ)}\n  exp(1000) overflows to inf. Subtract each row's maximum from "
+                "the logits first, and compute the log-probabilities as shifted - log(sum(exp("
+                "shifted))), never as log(softmax): a probability of e^-2000 is 0 in floating "
+                "point, and log(0) = -inf.")
+        check_softmax_case(student, Z, y, label)
+    return ("Finite and correct at logits of size 1000 (loss 2000 where the true class is far "
+            "below).")
+
+
+# --------------------------------------------------------------------------- Part C: the MLP
+
+
+ACTIVATIONS = {"tanh": (tanh_value, tanh_slope), "relu": (relu_value, relu_slope),
+               "sigmoid": (sigmoid_value, sigmoid_slope)}
+
+
+def mlp_reference(params, X, y, activation):
+    """Loss and gradients of the MLP of Part C, written out with plain NumPy."""
+    value, slope = ACTIVATIONS[activation]
+    L = len(params) // 2
+    H, A = [None], [X]
+    for l in range(1, L + 1):
+        H.append(A[l - 1] @ params[f"W{l}"] + params[f"b{l}"])
+        if l < L:
+            A.append(value(H[l]))
+    loss, G, _ = softmax_reference(H[L], y)
+    grads = {}
+    for l in range(L, 0, -1):
+        grads[f"W{l}"] = A[l - 1].T @ G
+        grads[f"b{l}"] = G.sum(axis=0)
+        if l > 1:
+            G = (G @ params[f"W{l}"].T) * slope(H[l - 1])
+    return loss, grads, H[L]
+
+
+def mlp_case(seed: int, sizes, n: int):
+    rng = rng_for(seed)
+    params = {}
+    for l, (p, q) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        params[f"W{l}"] = rng.normal(0.0, 1.0, (p, q)) / np.sqrt(p)
+        params[f"b{l}"] = rng.normal(0.0, 0.3, q)
+    X = rng.normal(0.0, 1.0, (n, sizes[0]))
+    y = rng.integers(0, sizes[-1], n)
+    return params, X, y
+
+
+MLP_CASES = [  # (sizes, batch, activation)
+    ([3, 5, 4], 6, "tanh"),
+    ([4, 6, 5, 3], 7, "relu"),
+    ([2, 3, 2], 5, "sigmoid"),
+    ([4, 4, 4, 4], 1, "tanh"),
+    ([6, 8, 10], 9, "tanh"),
+    ([3, 4, 3, 2], 4, "sigmoid"),
+]
+
+
+@check("test_mlp_loss_and_grads")
+def mlp_loss_and_grads(student):
+    for k, (sizes, n, activation) in enumerate(MLP_CASES):
+        params, X, y = mlp_case(60 + k, sizes, n)
+        label = (f"mlp_loss_and_grads(params, X, y, activation={activation!r}) for layer sizes "
+                 f"{sizes}, batch of {n}")
+        loss_ref, grads_ref, scores = mlp_reference(params, X, y, activation)
+        loss, grads = returned(label, student.call("mlp_loss_and_grads", params, X, y,
+                                                   activation=activation), 2, "loss, grads")
+        check_scalar(f"loss of {label}", loss, loss_ref, rtol=RTOL, atol=1e-13)
+        if not isinstance(grads, dict):
+            raise CheckFailed(f"{label}: grads should be a dict with the keys of params "
+                              f"({sorted(params)}), got a {type(grads).__name__}.")
+        missing = [key for key in params if key not in grads]
+        if missing:
+            raise CheckFailed(f"{label}: grads has no entry for {missing}; it needs one per "
+                              f"parameter, with the same keys as params ({list(params)}).")
+        for key in params:  # from the output layer down: the first wrong block locates the bug
+            expect_gradient(f"grads[{key!r}] of {label}", grads[key], grads_ref[key])
+        predicted = student.call("mlp_predict", params, X, activation=activation)
+        check_shape(f"mlp_predict(params, X, activation={activation!r})", predicted, (n,))
+        if not np.array_equal(np.asarray(predicted), np.argmax(scores, axis=1)):
+            raise CheckFailed(f"mlp_predict(params, X, activation={activation!r}) for sizes {sizes}"
+                              f" returned {np.asarray(predicted).tolist()}, expected "
+                              f"{np.argmax(scores, axis=1).tolist()} (the class with the largest "
+                              "logit in each row).")
+    params, X, y = mlp_case(70, [3, 5, 2], 4)
+    loss, _ = returned("mlp_loss_and_grads(params, X, y)",
+                       student.call("mlp_loss_and_grads", params, X, y), 2, "loss, grads")
+    check_scalar("loss of mlp_loss_and_grads(params, X, y) (default activation: tanh)", loss,
+                mlp_reference(params, X, y, "tanh")[0], rtol=RTOL, atol=1e-13)
+    return ("Loss, every gradient and the predictions agree for 1, 2 and 3 hidden layers with "
+            "tanh, ReLU and sigmoid (batch of 1 and square layers included).")
+
+
+# --------------------------------------------------------------------------- Part D: grad check
+
+
+class TestFunction:
+    """f(x) = sum a sin(b x + c) + (w.x)^2 / 2 for x of any fixed shape, with its gradient."""
+
+    def __init__(self, seed: int, shape: tuple, independent: int = 0):
+        rng = rng_for(seed)
+        self.a, self.b = rng.uniform(-2, 2, shape), rng.uniform(0.5, 2, shape)
+        self.c, self.w = rng.uniform(-1, 1, shape), rng.uniform(-1, 1, shape)
+        self.a.flat[:independent] = 0.0  # f does not depend on these entries: gradient exactly 0
+        self.w.flat[:independent] = 0.0
+        self.shape = shape
+        self.x = np.round(rng.uniform(-1.5, 1.5, shape), 6)
+
+    def __call__(self, x):
+        return float(np.sum(self.a * np.sin(self.b * x + self.c)) + np.sum(self.w * x) ** 2 / 2)
+
+    def gradient(self, x):
+        return self.a * self.b * np.cos(self.b * x + self.c) + np.sum(self.w * x) * self.w
+
+
+def entry_errors(analytic, numerical):
+    """r_i = |a_i - n_i| / max(|a_i|, |n_i|), 0 where both are 0."""
+    scale = np.maximum(np.abs(analytic), np.abs(numerical))
+    safe = np.where(scale > 0, scale, 1.0)
+    return np.where(scale > 0, np.abs(analytic - numerical) / safe, 0.0), scale
+
+
+def max_relative_error(fun, x, analytic, h):
+    """The definition of the notebook, the rounding slack of the comparison, and the values
+    that known wrong versions of grad_check would return (for hints)."""
+    central, forward, slack_n = np.zeros(x.shape), np.zeros(x.shape), np.zeros(x.shape)
+    f_x = fun(x)
+    for index in np.ndindex(x.shape):
+        step = np.zeros(x.shape)
+        step[index] = h
+        plus, minus = fun(x + step), fun(x - step)
+        central[index] = (plus - minus) / (2 * h)
+        forward[index] = (plus - f_x) / h
+        slack_n[index] = 64 * EPS * (abs(plus) + abs(minus) + abs(central[index]) * (
+            abs(x[index]) + h)) / (2 * h)
+    errors, scale = entry_errors(analytic, central)
+    safe = np.where(scale > 0, scale, 1.0)
+    slack = np.where(scale > 0, slack_n * (1 + errors) / safe, 0.0)
+    norm = np.linalg.norm(analytic - central) / np.linalg.norm(central)
+    wrong = {
+        "forward differences (f(x + h e_i) - f(x)) / h; use central differences, "
+        "(f(x + h e_i) - f(x - h e_i)) / (2h)": entry_errors(analytic, forward)[0].max(),
+        "the difference was divided by h instead of 2h":
+        entry_errors(analytic, 2 * central)[0].max(),
+        "the relative error in norm, ||a - n|| / ||n||; return the worst entry's r_i": norm,
+        "the mean of the r_i; return their maximum": errors.mean(),
+    }
+    return float(errors.max()), float(slack.max()), wrong
+
+
+@check("test_grad_check")
+def grad_check(student):
+    cases = 0
+    functions = [TestFunction(80, (3, 4), independent=2), TestFunction(81, (5,)),
+                 TestFunction(82, (2, 3), independent=1)]
+    for fun in functions:
+        exact = fun.gradient(fun.x)
+        wrong_entry = np.unravel_index(exact.size - 1, exact.shape)
+        scaled, flipped, noisy = exact.copy(), exact.copy(), exact.copy()
+        scaled[wrong_entry] *= 1.1
+        flipped[wrong_entry] *= -1
+        noisy = exact * (1 + 1e-6 * np.cos(np.arange(exact.size)).reshape(exact.shape))
+        analytic_grads = {"the exact gradient": exact,
+                          "the exact gradient with its last entry 10% too large": scaled,
+                          "the exact gradient with its last entry's sign flipped": flipped,
+                          "the exact gradient with relative errors of 1e-6": noisy}
+        for name, analytic in analytic_grads.items():
+            for h in (None, 1e-3, 1e-7):
+                box = BlackBox(fun, "f")
+                kwargs = {} if h is None else {"h": h}
+                h_used = 1e-5 if h is None else h
+                label = (f"grad_check(f, x, analytic_grad{'' if h is None else f', h={h}'}) for f "
+                         f"of x with shape {fun.shape} and analytic_grad = {name}")
+                got = student.call("grad_check", box, fun.x.copy(), analytic.copy(), **kwargs)
+                expected, slack, wrong = max_relative_error(fun, fun.x, analytic, h_used)
+                check_scalar(label, got)  # one finite real number, or a message saying why not
+                value = float(np.asarray(got, dtype=float).reshape(-1)[0])
+                if not abs(value - expected) <= slack + 1e-15 + 1e-9 * expected:
+                    hint = next((f"\n  Looks like: {description}." for description, other
+                                 in wrong.items() if abs(value - other) <= 1e-6 * abs(other)), "")
+                    raise CheckFailed(f"{label}: got {value!r}, expected {expected!r} (allowed "
+                                      f"difference: rounding only, {slack + 1e-9 * expected:.1e})."
+                                      + hint)
+                size = fun.x.size
+                if box.count not in (2 * size, 2 * size + 1):
+                    raise CheckFailed(f"{label} evaluated f {box.count} times; central differences "
+                                      f"for x with {size} entries need exactly 2 x {size} = "
+                                      f"{2 * size} evaluations ({2 * size + 1} with f(x)).")
+                if any(np.shape(point) != fun.shape for point in box.points):
+                    raise CheckFailed(f"{label} called f with an array of another shape than x "
+                                      f"{fun.shape}; f takes arrays shaped like x.")
+                cases += 1
+    return (f"grad_check returns the max relative error of central differences in {cases} hidden "
+            "cases (three steps h, entries with zero gradient, 2n evaluations).")
+
+
+# --------------------------------------------------------------------------- Part E: optimisers
+
+
+def optimiser_arrays(seed: int, shape):
+    rng = rng_for(seed)
+    return rng.normal(0.0, 1.0, shape), [rng.normal(0.0, 1.0, shape) for _ in range(5)]
+
+
+@check("test_sgd_momentum")
+def sgd_momentum(student):
+    for k, (shape, lr, mu) in enumerate([((4,), 0.1, 0.9), ((3, 2), 0.05, 0.5), ((5,), 0.2, 0.0),
+                                         ((2, 2), 1e-3, 0.99)]):
+        w, gradients = optimiser_arrays(90 + k, shape)
+        v = np.zeros(shape)
+        for step, dw in enumerate(gradients, start=1):
+            label = (f"sgd_momentum_step(w, dw, v, lr={lr}, mu={mu}) at step {step} of a hidden "
+                     f"sequence (arrays of shape {shape})")
+            w_got, v_got = returned(label, student.call("sgd_momentum_step", w, dw, v, lr, mu), 2,
+                                    "w, v")
+            v_new = mu * v + dw
+            w_new = w - lr * v_new
+            expect_update(f"v returned by {label}", v_got, v_new, {
+                "v = mu*v - lr*dw (CS231n's form); this problem set uses v = mu*v + dw and "
+                "w = w - lr*v (lecture 6)": mu * v - lr * dw,
+                "v = mu*v + lr*dw; here the velocity does not include lr: v = mu*v + dw":
+                mu * v + lr * dw,
+            })
+            expect_update(f"w returned by {label}", w_got, w_new, {
+                "w + lr*v: the step goes uphill; subtract it (w = w - lr*v)": w + lr * v_new,
+                "w - lr*v with the OLD velocity; update v first": w - lr * v,
+                "w - lr*dw: plain gradient descent, the velocity is not used": w - lr * dw,
+            })
+            w, v = w_new, v_new  # continue from the right state, whatever the student returned
+    return "Momentum matches v = mu v + dw, w = w - lr v over 4 hidden sequences of 5 steps."
+
+
+@check("test_adam")
+def adam(student):
+    settings = [((4,), 0.01, 0.9, 0.999, 1e-8), ((3, 2), 0.1, 0.5, 0.75, 1e-2),
+                ((5,), 0.003, 0.8, 0.99, 1e-3), ((2, 3), 0.05, 0.0, 0.9, 1e-8)]
+    for k, (shape, lr, beta1, beta2, eps) in enumerate(settings):
+        w, gradients = optimiser_arrays(100 + k, shape)
+        m, v = np.zeros(shape), np.zeros(shape)
+        for t, dw in enumerate(gradients, start=1):
+            label = (f"adam_step(w, dw, m, v, t={t}, lr={lr}, beta1={beta1}, beta2={beta2}, "
+                     f"eps={eps}) in a hidden sequence (arrays of shape {shape})")
+            w_got, m_got, v_got = returned(label, student.call(
+                "adam_step", w, dw, m, v, t, lr, beta1, beta2, eps), 3, "w, m, v")
+            m_new = beta1 * m + (1 - beta1) * dw
+            v_new = beta2 * v + (1 - beta2) * dw * dw
+            m_hat, v_hat = m_new / (1 - beta1**t), v_new / (1 - beta2**t)
+            w_new = w - lr * m_hat / (np.sqrt(v_hat) + eps)
+            expect_update(f"m returned by {label}", m_got, m_new, {
+                "m = beta1*m + dw: the new gradient needs the factor (1 - beta1)": beta1 * m + dw,
+                "m returned after the bias correction; return m itself, correct only inside "
+                "the step": m_hat})
+            expect_update(f"v returned by {label}", v_got, v_new, {
+                "v = beta2*v + (1 - beta2)*|dw|: the second moment averages dw*dw":
+                beta2 * v + (1 - beta2) * np.abs(dw),
+                "v returned after the bias correction; return v itself": v_hat})
+            t_next_m, t_next_v = m_new / (1 - beta1**(t + 1)), v_new / (1 - beta2**(t + 1))
+            expect_update(f"w returned by {label}", w_got, w_new, {
+                "no bias correction: m and v were not divided by (1 - beta**t)":
+                w - lr * m_new / (np.sqrt(v_new) + eps),
+                "only m was bias-corrected; v needs v / (1 - beta2**t) too":
+                w - lr * m_hat / (np.sqrt(v_new) + eps),
+                "eps inside the square root; the step is m_hat / (sqrt(v_hat) + eps)":
+                w - lr * m_hat / np.sqrt(v_hat + eps),
+                "the bias correction used t + 1; t is already 1 at the first step":
+                w - lr * t_next_m / (np.sqrt(t_next_v) + eps),
+                "w + lr*...: the step goes uphill": w + lr * m_hat / (np.sqrt(v_hat) + eps),
+            })
+            w, m, v = w_new, m_new, v_new
+    return "Adam matches the update with bias correction over 4 hidden sequences of 5 steps."
+
+
+# --------------------------------------------------------------------------- Part F: training
+
+
+def train_reference(params, X, y, optimizer, lr, steps, activation, mu, beta1, beta2, eps):
+    params = {key: value.copy() for key, value in params.items()}
+    first = {key: np.zeros_like(value) for key, value in params.items()}
+    second = {key: np.zeros_like(value) for key, value in params.items()}
+    losses = []
+    for t in range(1, steps + 1):
+        loss, grads, _ = mlp_reference(params, X, y, activation)
+        losses.append(loss)
+        for key in params:
+            g = grads[key]
+            if optimizer == "momentum":
+                first[key] = mu * first[key] + g
+                params[key] = params[key] - lr * first[key]
+            else:
+                first[key] = beta1 * first[key] + (1 - beta1) * g
+                second[key] = beta2 * second[key] + (1 - beta2) * g * g
+                m_hat = first[key] / (1 - beta1**t)
+                v_hat = second[key] / (1 - beta2**t)
+                params[key] = params[key] - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return params, np.array(losses)
+
+
+@check("test_train")
+def train(student):
+    rng = rng_for(110)
+    corners = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    X = np.vstack([corners, np.tile(corners, (2, 1)) + rng.normal(0.0, 0.1, (8, 2))])
+    y = np.array([0, 1, 1, 0] * 3)
+    runs = [("momentum", 0.3, 6, [2, 3, 2]), ("adam", 0.05, 6, [2, 4, 2]),
+            ("adam", 0.02, 3, [2, 3, 3, 2])]
+    for k, (optimizer, lr, steps, sizes) in enumerate(runs):
+        params, _, _ = mlp_case(111 + k, sizes, 1)
+        hyper = dict(optimizer=optimizer, lr=lr, steps=steps, activation="tanh", mu=0.9,
+                     beta1=0.9, beta2=0.999, eps=1e-8)
+        label = (f"train(params, X, y, optimizer={optimizer!r}, lr={lr}, steps={steps}) on 12 "
+                 f"noisy XOR points, layer sizes {sizes}")
+        expected_params, expected_losses = train_reference(params, X, y, **hyper)
+        got_params, losses = returned(label, student.call("train", params, X, y, **hyper), 2,
+                                      "params, losses")
+        try:
+            check_close(f"losses of {label}", losses, expected_losses, rtol=RTOL, atol=1e-13)
+        except AssertionError as failure:
+            try:
+                got = np.asarray(losses, dtype=float)
+            except (TypeError, ValueError):
+                raise failure from None
+            if got.shape != expected_losses.shape:
+                raise
+            if np.allclose(got[:-1], expected_losses[1:], rtol=1e-9):
+                hint = ("your losses[k] is the loss after step k; record the loss computed in "
+                        "step k, before that step's update (losses[0] = the initial loss)")
+            elif np.isclose(got[0], expected_losses[0], rtol=1e-9):
+                hint = (f"losses[0], the loss of the starting parameters, is right, so the "
+                        f"gradients or the {optimizer} updates differ. train uses your "
+                        "mlp_loss_and_grads and your optimiser step: if their checks fail, fix "
+                        "them first; otherwise check that every parameter has its own state, "
+                        "starting at zero, and that Adam's t is 1 at the first step")
+            else:
+                hint = ("losses[0] should be mlp_loss_and_grads(params, X, y, activation)[0] for "
+                        "the starting parameters")
+            raise CheckFailed(f"{failure}\n  {hint}.") from None
+        if not isinstance(got_params, dict) or set(got_params) != set(params):
+            raise CheckFailed(f"{label}: the trained params should be a dict with the keys "
+                              f"{sorted(params)}, got {type(got_params).__name__} "
+                              f"{sorted(got_params) if isinstance(got_params, dict) else ''}.")
+        for key in params:
+            expect_values(f"params[{key!r}] returned by {label}", got_params[key],
+                          expected_params[key], rtol=1e-9)
+    return ("train reproduces the loss history and the parameters of momentum and Adam runs "
+            "(3 to 6 full-batch steps) to 1e-9.")
