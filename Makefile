@@ -26,12 +26,15 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/lectures
 
 test: $(STAMP)
-	$(BIN)/ruff check mlpkit tests benchmarks
+	$(BIN)/ruff check mlpkit tests benchmarks tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/run_all.py
+
+site: $(STAMP)
+	$(BIN)/python tools/build_site.py --out site
 
 clean:
 	rm -rf $(VENV) site .pytest_cache .hypothesis
