@@ -6,7 +6,7 @@ Tolerances (relative norm ||a - b|| / ||b||): 1e-12 for the complex step and bot
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from mlpkit import forward, numdiff, reverse
@@ -200,6 +200,11 @@ def programs(draw):
 @given(programs())
 def test_random_programs_agree_in_every_exact_mode(program):
     steps, x0 = program
+    value = x0  # stay away from the kink of np.maximum, where the modes' one-sided values differ
+    for unary, binary, k in steps:
+        a = UNARY[unary](value)
+        assume(BINARY[binary] is not BINARY[4] or np.min(np.abs(a - x0[k])) > 1e-6)
+        value = BINARY[binary](a, x0[k])
 
     def f(x):
         value = x
