@@ -12,7 +12,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: lab test env bench site clean
+.PHONY: lab test env bench site clean check student-copy
 
 env: $(STAMP)
 
@@ -35,6 +35,14 @@ bench: $(STAMP)
 
 site: $(STAMP)
 	$(BIN)/python tools/build_site.py --out site
+
+# Grade your own notebook offline:  make check NB=assignments/ps1/ps1.ipynb
+check: $(STAMP)
+	$(BIN)/python -m mlpkit.selfcheck $(NB)
+
+# The course without its answers, for students:  make student-copy DEST=../course-students
+student-copy: $(STAMP)
+	$(BIN)/python tools/student_copy.py $(DEST)
 
 clean:
 	rm -rf $(VENV) site .pytest_cache .hypothesis

@@ -5,16 +5,23 @@ with grader-side checks (solutions/<ps>/checks.py), never inside the student's k
 student code could forge the verdict. See docs/dev/grading-format.md.
 """
 
-from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
+    GetGrades,
     IgnorePattern,
     LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
     SaveAutoGrades,
 )
 
+from mlpkit.autograde.feedback import HiddenCheckFeedback
 from mlpkit.autograde.preprocessor import SandboxAutograde
+from mlpkit.autograde.sanitize import EscapeStudentMarkup, TrustedCellMetadata
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 
@@ -34,6 +41,21 @@ c.CourseDirectory.ignore = [
 
 # A deleted test cell is put back (and graded) instead of scoring 0 and needing a manual grade.
 c.OverwriteCells.add_missing_cells = True
+
+# Before anything else reads a submission's cell metadata, it is rewritten from the gradebook:
+# a student who edits the notebook's JSON cannot turn a test cell into an ungraded or manually
+# graded one, add a test cell of their own, or make nbgrader stop on malformed metadata. What a
+# student writes in Markdown is then shown as text in the formgrader and feedback, never run as
+# HTML/JavaScript in the reader's browser.
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    TrustedCellMetadata,
+    EscapeStudentMarkup,
+    DeduplicateIds,
+    OverwriteKernelspec,
+    OverwriteCells,
+    CheckCellMetadata,
+]
 
 # `nbgrader validate` (the student's Validate button) still runs the notebook in a kernel.
 c.Execute.timeout = 60
@@ -55,3 +77,9 @@ c.SandboxAutograde.memory_mb = 2048
 # Refuse to grade on a machine without Landlock (Linux >= 5.13): grade in a Linux container
 # there. False grades anyway, with student code unconfined (a warning is logged).
 c.SandboxAutograde.require_confinement = True
+
+# `nbgrader generate_feedback`: True shows each hidden check's message (its inputs and expected
+# value), as nbgrader shows hidden tests; False keeps only the verdict and the kind of failure.
+# Per run: nbgrader generate_feedback ps1 --HiddenCheckFeedback.show_details=False
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HiddenCheckFeedback]
+c.HiddenCheckFeedback.show_details = True

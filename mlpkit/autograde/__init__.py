@@ -6,7 +6,17 @@
   replaces the in-kernel ``Execute`` step of ``nbgrader autograde`` (``nbgrader_config.py``).
 - :mod:`mlpkit.autograde.runner`      the grader's side of the sandbox (processes, deadlines).
 - ``_sandbox.py``, ``confine.py``, ``wire.py``: the sandbox program, its confinement (Landlock,
-  resource limits) and the plain-data wire format.
+  capabilities, resource limits) and the plain-data wire format.
+- :mod:`mlpkit.autograde.sanitize`    ``TrustedCellMetadata`` and ``EscapeStudentMarkup``, run
+  before grading: cell metadata from the gradebook, students' Markdown shown as text.
+- :mod:`mlpkit.autograde.feedback`    ``HiddenCheckFeedback``: feedback with or without the hidden
+  checks' details.
+- :mod:`mlpkit.autograde.export`      ``LmsCsvExport``: grades for an LMS, one row per student.
+- :mod:`mlpkit.autograde.parallel`    ``python -m mlpkit.autograde.parallel``: a large class in
+  parallel processes, merged into one gradebook.
+
+Learners check their own notebook with ``python -m mlpkit.selfcheck`` (docs/self-study.md);
+instructors read docs/instructor.md.
 
 How to write a problem set for it: ``docs/dev/grading-format.md``.
 """

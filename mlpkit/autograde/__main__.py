@@ -1,8 +1,8 @@
 """Run the hidden checks on one notebook, without nbgrader: ``python -m mlpkit.autograde NB``.
 
-For self-study (check your own notebook against the full hidden tests) and for authors of a
-problem set (iterate on ``checks.py`` in seconds). The same sandbox and checks as
-``nbgrader autograde``; nothing is written to a gradebook. Example::
+For authors of a problem set (iterate on ``checks.py`` in seconds): the same sandbox and checks
+as ``nbgrader autograde``, without nbgrader; nothing is written to a gradebook. Learners use
+``python -m mlpkit.selfcheck`` instead (real nbgrader, docs/self-study.md). Example::
 
     python -m mlpkit.autograde assignments/ps1/ps1.ipynb            # checks: solutions/ps1/checks.py
     python -m mlpkit.autograde my-ps1.ipynb --checks solutions/ps1/checks.py --output graded.ipynb

@@ -33,6 +33,7 @@ import signal
 import socket
 import sys
 import traceback
+import types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -178,6 +179,114 @@ class Shell:
     def magic(self, line):
         name, _, rest = str(line).partition(" ")
         return self.run_line_magic(name.lstrip("%"), rest)
+
+
+# --------------------------------------------------------------------------- forbidden modules
+
+# Names that allowed library modules import from modules a problem set may forbid (for example
+# ``mlpkit.grading`` uses ``mlpkit.numdiff.rel_error``). While those modules are forbidden, the
+# stand-in module provides these names, compiled from the module's source before the sandbox
+# is confined, and nothing else. tests/test_adversarial.py checks that this list is complete.
+LIBRARY_NEEDS = {"mlpkit.numdiff": ("rel_error",)}
+
+
+def _matches(name: str, module: str) -> bool:
+    return name == module or name.startswith(module + ".")
+
+
+class RefusedModule(types.ModuleType):
+    """Stands in for a forbidden module: every attribute but the library helpers raises."""
+
+    def __getattr__(self, attribute):
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+        raise ImportError(f"{self.__refused__} is not available while this problem set is graded: "
+                          f"{self.__reason__}")
+
+
+class RefuseForbidden:
+    """First on ``sys.meta_path``: forbidden modules (and their submodules) import as stand-ins,
+    whoever imports them (``importlib``, ``__import__``, a library). Their files are unreadable
+    as well (Landlock), so removing this finder does not bring them back."""
+
+    def __init__(self, forbidden: dict, helpers: dict):
+        self.forbidden, self.helpers = forbidden, helpers
+
+    def _module_for(self, name: str):
+        for module in self.forbidden:
+            if _matches(name, module):
+                return module
+        return None
+
+    def find_spec(self, name, path=None, target=None):
+        module = self._module_for(name)
+        if module is None:
+            return None
+        return importlib.util.spec_from_loader(name, self, is_package=True)
+
+    def create_module(self, spec):
+        module = self._module_for(spec.name)
+        stand_in = RefusedModule(spec.name)
+        stand_in.__refused__, stand_in.__reason__ = module, self.forbidden[module]
+        stand_in.__path__ = []
+        for key, value in self.helpers.get(spec.name, {}).items():
+            setattr(stand_in, key, value)
+        return stand_in
+
+    def exec_module(self, module) -> None:
+        pass
+
+
+def _library_helpers(name: str, wanted, forbidden: dict) -> dict:
+    """The functions ``wanted`` of module ``name``, compiled alone from its source (with the
+    module's imports of allowed modules), so no other object of the module comes along."""
+    try:
+        spec = importlib.util.find_spec(name)
+        with open(spec.origin, encoding="utf-8") as handle:
+            tree = ast.parse(handle.read())
+    except Exception:  # noqa: BLE001 - the module is not installed: nothing to provide
+        return {}
+
+    def allowed(module_name) -> bool:
+        return bool(module_name) and not any(_matches(module_name, m) for m in forbidden)
+
+    body = []
+    for node in tree.body:
+        if isinstance(node, ast.Import) and all(allowed(a.name) for a in node.names):
+            body.append(node)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and allowed(node.module):
+            body.append(node)
+        elif isinstance(node, ast.FunctionDef) and node.name in wanted:
+            body.append(node)
+    namespace = {"__name__": f"{name} (grading stand-in)"}
+    try:
+        exec(compile(ast.Module(body=body, type_ignores=[]), spec.origin, "exec"), namespace)
+    except Exception:  # noqa: BLE001 - an import the helpers need is itself refused
+        return {}
+    return {key: namespace[key] for key in wanted if key in namespace}
+
+
+def shut_out(forbidden: dict) -> None:
+    """Before confinement: forget forbidden modules already loaded and install the finder."""
+    if not forbidden:
+        return
+    for name in list(sys.modules):
+        if any(_matches(name, module) for module in forbidden):
+            del sys.modules[name]
+            parent, _, child = name.rpartition(".")
+            if parent in sys.modules:
+                try:
+                    delattr(sys.modules[parent], child)
+                except AttributeError:
+                    pass
+    helpers = {name: _library_helpers(name, wanted, forbidden)
+               for name, wanted in LIBRARY_NEEDS.items()
+               if any(_matches(name, module) for module in forbidden)}
+    sys.meta_path.insert(0, RefuseForbidden(forbidden, helpers))
+    importlib.invalidate_caches()
+    import gc
+
+    gc.collect()
 
 
 # --------------------------------------------------------------------------- namespace
@@ -404,17 +513,22 @@ def notebook_process(sock, params: dict) -> None:
     tempfile.tempdir = None
     _reseed()
     report = {"landlock": 0}
+    forbidden = dict(params.get("forbidden", {}))
+    shut_out(forbidden)
     try:
         confine.set_limits(memory_mb=int(params["memory_mb"]), cpu_seconds=int(params["cpu_seconds"]),
                            file_mb=int(params["file_mb"]))
+        capabilities_dropped = confine.drop_capabilities()
         report = confine.landlock(scratch, params.get("read_paths", []),
-                                  restrict_reads=bool(params.get("restrict_reads", True)))
+                                  restrict_reads=bool(params.get("restrict_reads", True)),
+                                  deny_paths=list(params.get("deny_paths", [])))
+        report["capabilities"] = "none" if capabilities_dropped else "kept"
     except OSError as exc:
         report = {"landlock": 0, "error": str(exc)}
     plt = sys.modules.get("matplotlib.pyplot")
     if plt is not None:
         plt.show = lambda *args, **kwargs: flush_figures()
-    namespace = make_namespace(dict(params.get("forbidden", {})))
+    namespace = make_namespace(forbidden)
     max_chars = int(params.get("max_output_chars", 20000))
     wire.send(sock, {"op": "ready", "pid": os.getpid(), "confinement": report})
     number = 0
@@ -478,22 +592,71 @@ def read_paths() -> list[str]:
     return sorted(os.path.realpath(p) for p in paths if p)
 
 
-def sweep() -> int:
-    """Kill every child of the zygote: the notebook process and any orphan re-parented here."""
-    import time
+def _parents() -> list[tuple[int, int]]:
+    """(pid, parent pid) of every process: from /proc, or ``ps`` where there is none (macOS)."""
+    pairs = []
+    if not os.path.isdir("/proc/self"):
+        import subprocess
 
-    killed = 0
-    for _ in range(20):
-        pids = confine.children_of(os.getpid())
-        if not pids:
+        try:
+            table = subprocess.run(["ps", "-A", "-o", "pid=,ppid="], capture_output=True,
+                                   text=True, timeout=10).stdout
+        except (OSError, subprocess.SubprocessError):
+            return pairs
+        for line in table.splitlines():
+            fields = line.split()
+            if len(fields) == 2 and fields[0].isdigit() and fields[1].isdigit():
+                pairs.append((int(fields[0]), int(fields[1])))
+        return pairs
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+            pairs.append((int(entry), int(fields[1])))
+        except (OSError, IndexError, ValueError):
+            continue
+    return pairs
+
+
+def descendants(root: int) -> set[int]:
+    """Every process below ``root`` in the process tree."""
+    children: dict[int, list[int]] = {}
+    for pid, parent in _parents():
+        children.setdefault(parent, []).append(pid)
+    found, todo = set(), [root]
+    while todo:
+        for pid in children.get(todo.pop(), []):
+            if pid not in found:
+                found.add(pid)
+                todo.append(pid)
+    return found
+
+
+def sweep() -> int:
+    """Kill every descendant of the zygote: the notebook process, the processes it started and
+    any orphan re-parented here. They are first stopped (SIGSTOP cannot be caught), round after
+    round until no new one appears, so a process that keeps forking cannot outrun the sweep;
+    then all of them are killed."""
+    stopped: set[int] = set()
+    for _ in range(500):
+        new = descendants(os.getpid()) - stopped
+        if not new:
             break
-        for pid in pids:
+        for pid in new:
             try:
-                os.kill(pid, signal.SIGKILL)
-                killed += 1
+                os.kill(pid, signal.SIGSTOP)
             except OSError:
                 pass
-        time.sleep(0.005)
+            stopped.add(pid)
+    killed = 0
+    for pid in stopped:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            killed += 1
+        except OSError:
+            pass
     return killed
 
 

@@ -142,8 +142,13 @@ class BlackBox:
         self._stored += x.size
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            value = np.asarray(self.fn(x if x.ndim else x[()]))
-        return {"op": "value", "value": wire.encode_array(value)}
+            try:
+                value = np.asarray(self.fn(x if x.ndim else x[()]))
+                return {"op": "value", "value": wire.encode_array(value)}
+            except Exception as exc:  # noqa: BLE001 - the student's argument, not the grader, is odd
+                return _eval_error("ValueError", f"{self.name}(x) cannot be evaluated at an x of "
+                                                 f"shape {x.shape} and dtype {x.dtype} "
+                                                 f"({type(exc).__name__}: {exc})")
 
 
 def _eval_error(kind: str, message: str) -> dict:

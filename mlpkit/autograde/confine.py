@@ -5,9 +5,15 @@ process and every process it forks, for good:
 
 - writes (create, delete, rename, truncate, write) only beneath the sandbox's scratch folder;
 - with ``restrict_reads``, reads only beneath the Python installation, the packages, the system
-  folders and the scratch folder: not the course (no solutions, submissions or gradebook);
+  folders (``SYSTEM_READ_PATHS``: programs and libraries, a few files of /etc, /dev and /sys,
+  no /proc) and the scratch folder: not the course (no solutions, submissions or gradebook), and
+  not the files in ``deny_paths`` (the source and bytecode of the modules a problem set forbids,
+  so a submission cannot hand in the library's implementation);
 - no TCP (ABI >= 4); no signals to, or abstract sockets of, processes outside the sandbox
   (ABI >= 6), so student code cannot kill the grader; no ptrace of the grader (any ABI).
+
+Capabilities: all dropped (``drop_capabilities``), so a grader running as root does not lend
+root's powers (reboot, kernel modules, raw sockets...) to student code.
 
 Resource limits (``setrlimit``) cap memory, CPU time, file size and core dumps. Wall-clock
 time is not limited here: the grader kills the process group with SIGKILL when a deadline
@@ -22,6 +28,7 @@ import ctypes
 import os
 import resource
 import signal
+import sys
 
 # Landlock ABI constants (linux/landlock.h).
 FS_EXECUTE = 1 << 0
@@ -52,8 +59,19 @@ PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 
-SYSTEM_READ_PATHS = ("/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc", "/dev",
-                     "/proc", "/sys")
+# What the sandbox may read outside Python and its packages: the system's programs and
+# libraries, and only the few files of /etc, /dev and /sys that Python and NumPy read at run
+# time. Not /proc (other processes' environment variables and memory maps are readable there
+# for a process of the same user, Landlock or not), not the rest of /dev (a grader running as
+# root would let student code read raw disks), not the rest of /etc (host keys, /etc/shadow).
+SYSTEM_READ_PATHS = (
+    "/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin",
+    "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
+    "/etc/timezone", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/mime.types",
+    "/etc/os-release", "/etc/matplotlibrc", "/etc/fonts",
+    "/dev/urandom", "/dev/random", "/dev/zero", "/dev/full",
+    "/sys/devices/system/cpu",
+)
 
 
 class _RulesetAttr(ctypes.Structure):
@@ -72,6 +90,8 @@ def _libc():
 
 def die_with_parent() -> None:
     """Ask the kernel to SIGKILL this process when its parent dies (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return
     try:
         _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):
@@ -80,34 +100,18 @@ def die_with_parent() -> None:
 
 def become_subreaper() -> None:
     """Orphaned descendants (a student's daemon) are re-parented to this process, not to init."""
+    if not sys.platform.startswith("linux"):
+        return
     try:
         _libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     except (OSError, AttributeError):
         pass
 
 
-def children_of(pid: int) -> list[int]:
-    """Process ids whose parent is ``pid`` (from /proc; empty where there is no /proc)."""
-    found = []
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return found
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                fields = handle.read().rsplit(b")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if len(fields) > 1 and int(fields[1]) == pid:
-            found.append(int(entry))
-    return found
-
-
 def landlock_abi() -> int:
     """The kernel's Landlock ABI version, 0 if Landlock is missing or switched off."""
+    if not sys.platform.startswith("linux"):
+        return 0  # the syscall numbers below are Linux's: never call them elsewhere
     try:
         libc = _libc()
         abi = libc.syscall(SYS_CREATE_RULESET, None, ctypes.c_size_t(0),
@@ -117,7 +121,37 @@ def landlock_abi() -> int:
     return max(int(abi), 0)
 
 
-def landlock(scratch: str, read_paths, *, restrict_reads: bool = True) -> dict:
+def read_rules(read_paths, deny_paths=(), access: int = FS_EXECUTE | FS_READ_FILE | FS_READ_DIR):
+    """Landlock rules ``[(path, access)]`` granting reads beneath ``read_paths`` except ``deny_paths``.
+
+    Landlock only grants, so a folder holding a denied file cannot get one rule for all of it:
+    it gets a listing right, and each of its entries is expanded in turn (entries holding no
+    denied file get one rule each). Paths are compared after resolving symbolic links.
+    """
+    denied = {os.path.realpath(path) for path in deny_paths}
+    rules: list[tuple[str, int]] = []
+    for root in read_paths:
+        _expand(os.path.realpath(root), denied, access, rules, depth=0)
+    return rules
+
+
+def _expand(path: str, denied: set, access: int, rules: list, depth: int) -> None:
+    if path in denied:
+        return
+    inside = [d for d in denied if d.startswith(path + os.sep)]
+    if not inside or depth > 12 or not os.path.isdir(path):
+        rules.append((path, access))
+        return
+    rules.append((path, access & FS_READ_DIR))
+    try:
+        names = sorted(os.listdir(path))
+    except OSError:
+        return
+    for name in names:
+        _expand(os.path.realpath(os.path.join(path, name)), denied, access, rules, depth + 1)
+
+
+def landlock(scratch: str, read_paths, *, restrict_reads: bool = True, deny_paths=()) -> dict:
     """Restrict this process (and its children) as the module docstring says.
 
     Returns a report ``{"landlock": abi, "reads": bool, "net": bool, "signals": bool}``;
@@ -150,7 +184,7 @@ def landlock(scratch: str, read_paths, *, restrict_reads: bool = True) -> dict:
     try:
         rules = [(scratch, handled)]
         if restrict_reads:
-            rules += [(path, read) for path in (*SYSTEM_READ_PATHS, *read_paths)]
+            rules += read_rules((*SYSTEM_READ_PATHS, *read_paths), deny_paths, read)
         rules.append(("/dev/null", FS_READ_FILE | FS_WRITE_FILE | (FS_TRUNCATE if abi >= 3 else 0)))
         for path, access in rules:
             _add_path_rule(libc, ruleset, path, access & handled)
@@ -161,6 +195,7 @@ def landlock(scratch: str, read_paths, *, restrict_reads: bool = True) -> dict:
     finally:
         os.close(ruleset)
     report["reads"] = restrict_reads
+    report["denied_files"] = len(deny_paths) if restrict_reads else 0
     return report
 
 
@@ -182,6 +217,45 @@ def _add_path_rule(libc, ruleset: int, path: str, access: int) -> None:
         os.close(fd)
 
 
+PR_CAPBSET_DROP = 24
+PR_SET_SECUREBITS = 28
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+# SECBIT_NOROOT, SECBIT_NO_SETUID_FIXUP, SECBIT_KEEP_CAPS_LOCKED and their locks: uid 0 gains no
+# capability by exec'ing a program, and none of this can be undone.
+SECURE_BITS = 0b111111
+CAPABILITY_VERSION_3 = 0x20080522
+
+
+def drop_capabilities() -> bool:
+    """Give up every Linux capability, for good (this process and everything it starts).
+
+    A grader running as root (common in containers) would otherwise hand student code root's
+    capabilities: Landlock confines the file system, not ``reboot(2)``, kernel modules, raw
+    sockets, the clock or the hostname. Without capabilities, uid 0 is an ordinary user that
+    owns some files. For a non-root grader this changes nothing. Returns True if the process
+    ends up with no capability at all.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    libc = _libc()
+    try:
+        with open("/proc/sys/kernel/cap_last_cap") as handle:
+            last = int(handle.read())
+    except (OSError, ValueError):
+        last = 63
+    libc.prctl(PR_SET_SECUREBITS, SECURE_BITS, 0, 0, 0)  # EPERM without CAP_SETPCAP: nothing to do
+    for capability in range(last + 1):
+        libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0)
+    libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    header = (ctypes.c_uint32 * 2)(CAPABILITY_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable (two 32-bit words each)
+    if libc.capset(header, data) != 0:
+        return False
+    check = (ctypes.c_uint32 * 6)()
+    return libc.capget(header, check) == 0 and not any(check)
+
+
 def set_limits(*, memory_mb: int, cpu_seconds: int, file_mb: int, open_files: int = 256) -> None:
     """Cap address space, CPU seconds, file size and open files; no core dumps."""
     limits = [
@@ -198,4 +272,9 @@ def set_limits(*, memory_mb: int, cpu_seconds: int, file_mb: int, open_files: in
         new_hard = value + 1 if which == resource.RLIMIT_CPU else value
         if hard != resource.RLIM_INFINITY:
             new_hard = min(new_hard, hard)
-        resource.setrlimit(which, (value, new_hard))
+        try:
+            resource.setrlimit(which, (value, new_hard))
+        except (ValueError, OSError):
+            if sys.platform.startswith("linux"):
+                raise
+            # macOS refuses some limits (address space): the grader's deadlines still apply

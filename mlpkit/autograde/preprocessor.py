@@ -22,10 +22,12 @@ another submission (Landlock; see ``confine.py``).
 from __future__ import annotations
 
 import base64
+import fnmatch
 import os
 import shutil
 import tempfile
 import time
+import traceback
 
 from nbformat.v4 import new_output
 from nbgrader import utils
@@ -49,7 +51,14 @@ class GaveUp(Exception):
 
 
 def is_autograded_test(cell) -> bool:
-    return cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell)
+    """An autograded test cell (nbgrader metadata restored by :class:`TrustedCellMetadata`)."""
+    return (cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell)
+            and isinstance(grade_id_of(cell), str))
+
+
+def grade_id_of(cell):
+    meta = cell.metadata.get("nbgrader")
+    return meta.get("grade_id") if isinstance(meta, dict) else None
 
 
 class SandboxAutograde(NbGraderPreprocessor):
@@ -73,16 +82,25 @@ class SandboxAutograde(NbGraderPreprocessor):
     checks_file = Unicode("checks.py", help="Grader-side checks in the source folder.").tag(config=True)
     max_notebook_output_mb = Float(40.0, help="Outputs kept per notebook (MiB); later ones are "
                                               "replaced by a note.").tag(config=True)
+    visible_tests = Bool(False, help="Grade each test cell by running its visible tests in the "
+                                     "sandbox (passed: no error, nothing on stderr) instead of "
+                                     "the hidden checks; for a copy of the course without "
+                                     "solutions/ (the learner's self-check).").tag(config=True)
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
         assignment, notebook, student = info["assignment"], info["notebook"], info["student"]
-        checks = self._load_checks(assignment, nb)
+        checks = ChecksModule("", {}, {}) if self.visible_tests else self._load_checks(assignment, nb)
         label = f"{assignment}/{notebook} of {student}"
         start = time.monotonic()
         scratch = tempfile.mkdtemp(prefix="mlpkit-grade-")
         try:
-            _copy_data_files(resources.get("metadata", {}).get("path"), scratch)
+            # Data files come from the instructor's source folder, never from the submission
+            # folder: files a student adds there (a symbolic link to the gradebook or to another
+            # student's notebook, which nbgrader would copy as the grader) never reach the sandbox.
+            coursedir = CourseDirectory(config=self.config)
+            _copy_data_files(coursedir.format_path(coursedir.source_directory, ".", assignment),
+                             scratch, ignore=list(coursedir.ignore))
             zygote = shared_zygote(self.preload)
             limits = Limits(memory_mb=self.memory_mb, cpu_seconds=self.cpu_seconds,
                             file_mb=self.file_mb, max_output_chars=self.max_output_chars,
@@ -92,6 +110,13 @@ class SandboxAutograde(NbGraderPreprocessor):
             runner = NotebookRunner(self, zygote, params, checks.checks)
             try:
                 runner.run(nb)
+            except ConfigurationError:
+                raise
+            except Exception:  # noqa: BLE001 - whatever a submission provokes, grading goes on
+                self.log.error("%s: the grader failed while grading this notebook; its remaining "
+                               "autograded cells score 0:\n%s", label, traceback.format_exc())
+                runner.fail_remaining(nb, "Not graded: the grader failed on this notebook (your "
+                                          "instructor has been told).")
             finally:
                 runner.close()
         finally:
@@ -110,7 +135,7 @@ class SandboxAutograde(NbGraderPreprocessor):
         coursedir = CourseDirectory(config=self.config)
         source = coursedir.format_path(coursedir.source_directory, ".", assignment)
         path = os.path.join(source, self.checks_file)
-        graded = [cell.metadata.nbgrader["grade_id"] for cell in nb.cells if is_autograded_test(cell)]
+        graded = [grade_id_of(cell) for cell in nb.cells if is_autograded_test(cell)]
         if not os.path.exists(path):
             if graded:
                 raise ConfigurationError(
@@ -153,13 +178,25 @@ class NotebookRunner:
             cell.execution_count = count
             if is_autograded_test(cell):
                 grade_id = cell.metadata.nbgrader["grade_id"]
-                verdict = self._grade(grade_id)
+                if getattr(self.s, "visible_tests", False):
+                    verdict = self._run_visible_tests(grade_id, cell.source, count)
+                else:
+                    verdict = self._grade(grade_id)
                 self.verdicts.append(verdict)
                 cell.outputs = verdict_outputs(verdict, cell.metadata.nbgrader.get("points", 0))
             elif cell.source.strip():
                 cell.outputs = self._execute(cell.source, count)
             else:
                 cell.outputs = []
+
+    def fail_remaining(self, nb, message: str) -> None:
+        """Every autograded cell without a verdict yet fails with ``message``."""
+        done = {verdict.grade_id for verdict in self.verdicts}
+        for cell in nb.cells:
+            if is_autograded_test(cell) and grade_id_of(cell) not in done:
+                verdict = Verdict(grade_id_of(cell), False, message)
+                self.verdicts.append(verdict)
+                cell.outputs = verdict_outputs(verdict, cell.metadata.nbgrader.get("points", 0))
 
     def _execute(self, code: str, count: int) -> list:
         if time.monotonic() > self.deadline:
@@ -185,6 +222,25 @@ class NotebookRunner:
         return [_error("ProcessDied", "The Python process stopped while running this cell "
                        "(os._exit(), a crash in compiled code or running out of memory do this). "
                        "The cells below ran without it.")]
+
+    def _run_visible_tests(self, grade_id: str, code: str, count: int) -> Verdict:
+        """The visible tests of a test cell, run in the sandbox: nbgrader's own rule decides
+        (an error or anything on stderr fails the cell)."""
+        outputs = self._execute(code, count)
+        errors = [o for o in outputs if o.get("output_type") == "error"]
+        stderr = "".join(o.get("text", "") for o in outputs
+                         if o.get("output_type") == "stream" and o.get("name") == "stderr")
+        stdout = "".join(o.get("text", "") for o in outputs
+                         if o.get("output_type") == "stream" and o.get("name") == "stdout")
+        if errors:
+            error = errors[0]
+            lines = [line for line in error.get("traceback", []) if isinstance(line, str)]
+            detail = "\n".join(lines[-8:]) or f"{error.get('ename')}: {error.get('evalue')}"
+            return Verdict(grade_id, False, f"The visible tests failed:\n{detail}")
+        if stderr.strip():
+            return Verdict(grade_id, False, "The visible tests wrote to stderr (a warning counts "
+                                            f"as a failure):\n{stderr.strip()[:2000]}")
+        return Verdict(grade_id, True, stdout.strip()[:2000])
 
     def _grade(self, grade_id: str) -> Verdict:
         if time.monotonic() > self.deadline:
@@ -325,15 +381,20 @@ def to_outputs(items, count: int, max_chars: int) -> list:
     return outputs
 
 
-def _copy_data_files(folder, scratch: str, max_bytes: int = 50 * 1024 * 1024) -> None:
-    """Copy the assignment's data files (not notebooks) next to the student's code."""
+def _copy_data_files(folder, scratch: str, ignore=(), max_bytes: int = 50 * 1024 * 1024) -> None:
+    """Copy the assignment's data files (not notebooks, nothing matching ``ignore``: the hidden
+    checks and the rubric) from the source folder ``folder`` next to the student's code."""
     if not folder or not os.path.isdir(folder):
         return
     total = 0
+
+    def ignored(name: str) -> bool:
+        return any(fnmatch.fnmatch(name, pattern) for pattern in ignore)
+
     for root, dirs, files in os.walk(folder):
-        dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__pycache__"]
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__pycache__" and not ignored(d)]
         for name in files:
-            if name.endswith(".ipynb") or name.startswith("."):
+            if name.endswith(".ipynb") or name.startswith(".") or ignored(name):
                 continue
             src = os.path.join(root, name)
             size = os.path.getsize(src)
@@ -350,4 +411,5 @@ def _describe_confinement(report: dict) -> str:
         return "NOT confined (no Landlock)"
     parts = [f"Landlock ABI {report['landlock']}", "writes"]
     parts += [name for name in ("reads", "net", "signals") if report.get(name)]
-    return " + ".join(parts) + " confined"
+    text = " + ".join(parts) + " confined"
+    return text + (", no capabilities" if report.get("capabilities") == "none" else "")

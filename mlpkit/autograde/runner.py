@@ -15,6 +15,8 @@ it as :class:`Timeout`; a process that dies or talks nonsense is :class:`Broken`
 from __future__ import annotations
 
 import atexit
+import glob
+import importlib.util
 import json
 import os
 import signal
@@ -43,13 +45,92 @@ class Broken(SandboxError):
 
 
 def _kill_group(pid: int | None) -> None:
-    if not pid:
+    """SIGKILL the process group ``pid`` and the process ``pid`` (only for pids the grader
+    itself started or was told by the trusted zygote; see :class:`ProcessHandle` otherwise)."""
+    if not isinstance(pid, int) or pid <= 1:
         return
     for kill in (os.killpg, os.kill):
         try:
             kill(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError, OSError):
             pass
+
+
+def parent_of(pid: int) -> int | None:
+    """The parent process id of ``pid`` (from /proc; from ``ps`` where there is no /proc, as on
+    macOS), None if there is no such process."""
+    if os.path.isdir("/proc/self"):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as handle:
+                return int(handle.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            return None
+    try:
+        found = subprocess.run(["ps", "-o", "ppid=", "-p", str(int(pid))], capture_output=True,
+                               text=True, timeout=5).stdout.strip()
+        return int(found) if found else None
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None
+
+
+class ProcessHandle:
+    """A sandbox process the grader may have to kill, held by a pidfd where the OS has them.
+
+    A pid is only a number: once its process has ended the number can name another process.
+    A pidfd always names the process it was opened for, so a kill through it can never hit an
+    unrelated process. Pids reported by the (untrusted) notebook process are accepted only
+    if that process is their parent (``parent``), so a forged pid cannot point the grader at
+    itself, at the zygote or at any process outside the sandbox.
+    """
+
+    def __init__(self, pid, parent: int | None = None):
+        if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 1:
+            raise ValueError(f"not a process id: {pid!r}")
+        self.pid = pid
+        self.closed = False
+        try:
+            self.fd = os.pidfd_open(pid)
+        except (OSError, AttributeError):
+            self.fd = None
+        if parent is not None and parent_of(pid) != parent:
+            self.close()
+            raise ValueError(f"process {pid} is not a child of process {parent}")
+
+    def alive(self) -> bool:
+        if self.fd is None:
+            return parent_of(self.pid) is not None
+        try:
+            signal.pidfd_send_signal(self.fd, 0)
+            return True
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL the process, and its process group if it leads one (no-op once closed)."""
+        if self.closed or (self.fd is None and parent_of(self.pid) is None):
+            return
+        if self.alive():
+            try:
+                if os.getpgid(self.pid) == self.pid:
+                    os.killpg(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            if self.fd is not None:
+                signal.pidfd_send_signal(self.fd, signal.SIGKILL)
+            else:
+                os.kill(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self.closed = True
+        if self.fd is not None:
+            try:
+                os.close(self.fd)
+            except OSError:
+                pass
+            self.fd = None
 
 
 def _receive(sock: socket.socket, deadline: float, *, with_fds: bool = False):
@@ -64,6 +145,22 @@ def _receive(sock: socket.socket, deadline: float, *, with_fds: bool = False):
         raise Timeout("no answer before the deadline") from None
     except (EOFError, OSError, wire.WireError) as exc:
         raise Broken(str(exc) or type(exc).__name__) from None
+
+
+def _socket_from(fd: int) -> socket.socket | None:
+    """The Unix stream socket ``fd`` (received over the wire), or None (fd closed) if it is not one."""
+    try:
+        sock = socket.socket(fileno=fd)
+    except OSError:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+        return None
+    if sock.family != socket.AF_UNIX or sock.type != socket.SOCK_STREAM:
+        sock.close()
+        return None
+    return sock
 
 
 def _send(sock: socket.socket, message: dict) -> None:
@@ -86,12 +183,37 @@ class Limits:
     extra_read_paths: list[str] = field(default_factory=list)
 
     def spawn_params(self, scratch: str, zygote: Zygote, forbidden: dict) -> dict:
-        """What ``Zygote.spawn`` sends: these limits, the scratch folder, the refused modules."""
+        """What ``Zygote.spawn`` sends: these limits, the scratch folder, the refused modules
+        and the files the sandbox may not read (their source and bytecode)."""
         return {"scratch": scratch, "memory_mb": self.memory_mb, "cpu_seconds": self.cpu_seconds,
                 "file_mb": self.file_mb, "max_output_chars": self.max_output_chars,
                 "restrict_reads": self.restrict_reads,
                 "read_paths": list(zygote.info.get("read_paths", [])) + list(self.extra_read_paths),
-                "forbidden": dict(forbidden)}
+                "forbidden": dict(forbidden), "deny_paths": forbidden_files(forbidden)}
+
+
+def forbidden_files(modules) -> list[str]:
+    """The files of the modules ``modules`` (a package: its folder; a module: its source and any
+    compiled or cached bytecode of it). Modules that are not installed have none."""
+    paths: set[str] = set()
+    for name in modules:
+        try:
+            spec = importlib.util.find_spec(name)
+        except Exception:  # noqa: BLE001 - a missing or broken parent package: nothing to deny
+            continue
+        if spec is None:
+            continue
+        if spec.submodule_search_locations:
+            paths.update(os.path.realpath(p) for p in spec.submodule_search_locations)
+            continue
+        if not spec.origin or not os.path.isfile(spec.origin):
+            continue  # built-in or frozen: nothing on disk
+        folder, base = os.path.split(os.path.realpath(spec.origin))
+        stem = glob.escape(base.split(".")[0])
+        paths.add(os.path.join(folder, base))
+        paths.update(glob.glob(os.path.join(glob.escape(folder), stem + ".*")))
+        paths.update(glob.glob(os.path.join(glob.escape(folder), "__pycache__", stem + ".*")))
+    return sorted(paths)
 
 
 class Zygote:
@@ -152,18 +274,26 @@ class Zygote:
             self.close()
             raise Broken(f"the zygote answered {reply.get('op')!r}")
         pid = int(reply["pid"])
-        sock = socket.socket(fileno=fds[0])
+        handle = ProcessHandle(pid)  # before any student code runs: this is the zygote's child
+        sock = _socket_from(fds[0])
+        if sock is None:
+            handle.kill()
+            handle.close()
+            raise Broken("the zygote passed something that is not a socket")
         try:
             ready = _receive(sock, deadline)
         except SandboxError:
             sock.close()
-            _kill_group(pid)
+            handle.kill()
+            handle.close()
             raise
         if ready.get("op") != "ready":
             sock.close()
-            _kill_group(pid)
+            handle.kill()
+            handle.close()
             raise Broken("the notebook process did not report ready")
-        return NotebookProcess(pid, sock, ready.get("confinement") or {})
+        confinement = ready.get("confinement")
+        return NotebookProcess(handle, sock, confinement if isinstance(confinement, dict) else {})
 
     def sweep(self, timeout: float = 5.0) -> int:
         """Kill every process left over from the last notebook; returns how many were killed."""
@@ -217,9 +347,10 @@ class CellRun:
 class NotebookProcess:
     """A confined process holding one submission's state."""
 
-    def __init__(self, pid: int, sock: socket.socket, confinement: dict):
-        self.pid, self.sock, self.confinement = pid, sock, confinement
-        self.child_pid: int | None = None
+    def __init__(self, handle: ProcessHandle, sock: socket.socket, confinement: dict):
+        self.handle, self.sock, self.confinement = handle, sock, confinement
+        self.pid = handle.pid
+        self.child: ChildProcess | None = None
         self.dead = False
 
     def exec_cell(self, code: str, timeout: float) -> CellRun:
@@ -253,13 +384,23 @@ class NotebookProcess:
                 os.close(fd)
             self.kill()
             raise Broken("the notebook process did not fork")
-        self.child_pid = int(reply["pid"])
-        return ChildProcess(self.child_pid, socket.socket(fileno=fds[0]))
+        sock = _socket_from(fds[0])
+        try:  # the pid comes from student-controlled code: accept only a child of this process
+            handle = ProcessHandle(reply.get("pid"), parent=self.pid)
+        except ValueError:
+            handle = None
+        if sock is None or handle is None:
+            if sock is not None:
+                sock.close()
+            self.kill()
+            raise Broken("the notebook process sent something that is not a check process")
+        self.child = ChildProcess(handle, sock)
+        return self.child
 
     def close_child(self, child: ChildProcess, timeout: float = 5.0) -> str:
         """Stop ``child`` and collect how it ended; kills this process too if it stops answering."""
         child.stop()
-        self.child_pid = None
+        self.child = None
         try:
             reply = _receive(self.sock, time.monotonic() + timeout)
         except SandboxError:
@@ -271,9 +412,11 @@ class NotebookProcess:
         return str(reply.get("status", "unknown"))[:200]
 
     def kill(self) -> None:
-        if self.child_pid:
-            _kill_group(self.child_pid)
-        _kill_group(self.pid)
+        if self.child is not None:
+            self.child.kill()
+            self.child = None
+        self.handle.kill()
+        self.handle.close()
         self.dead = True
         try:
             self.sock.close()
@@ -284,8 +427,9 @@ class NotebookProcess:
 class ChildProcess:
     """A check process: requests go in, plain data comes back; evaluations are served on the way."""
 
-    def __init__(self, pid: int, sock: socket.socket):
-        self.pid, self.sock = pid, sock
+    def __init__(self, handle: ProcessHandle, sock: socket.socket):
+        self.handle, self.sock = handle, sock
+        self.pid = handle.pid
         self.dead = False
         self.ended = ""
 
@@ -306,7 +450,8 @@ class ChildProcess:
             raise
 
     def kill(self) -> None:
-        _kill_group(self.pid)
+        self.handle.kill()
+        self.handle.close()
         self.dead = True
 
     def stop(self) -> None:
