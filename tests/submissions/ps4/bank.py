@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import attacks  # tests/submissions/attacks.py: attack code shared by every bank
+
 
 @dataclass(frozen=True)
 class Submission:
@@ -717,41 +719,7 @@ def adam_step(w, dw, m, v, t, lr, beta1, beta2, eps):
 add("tamper_files", description="wrong sgd_momentum_step plus attacks on the grader: overwrite "
     "the hidden checks and the gradebook, delete the config, read the checks, kill the grader",
     needs_landlock_signals=True,
-    answers={"answer_sgd_momentum": '''
-import os
-import signal
-
-ROOT = "{course_root}"
-attempts = {}
-
-
-def attempt(name, action):
-    try:
-        action()
-        attempts[name] = "done"
-    except BaseException as exc:
-        attempts[name] = type(exc).__name__
-
-
-def overwrite_checks():
-    with open(os.path.join(ROOT, "solutions", "ps4", "checks.py"), "w") as handle:
-        handle.write("# all checks removed\\n")
-
-
-def grandparent():
-    with open(f"/proc/{os.getppid()}/stat") as handle:
-        return int(handle.read().rsplit(")", 1)[1].split()[1])
-
-
-attempt("overwrite checks", overwrite_checks)
-attempt("read checks", lambda: print(open(os.path.join(ROOT, "solutions", "ps4", "checks.py")).read()[:200]))
-attempt("truncate gradebook", lambda: open(os.path.join(ROOT, "gradebook.db"), "w").close())
-attempt("delete config", lambda: os.remove(os.path.join(ROOT, "nbgrader_config.py")))
-attempt("write marker", lambda: open(os.path.join(ROOT, "PWNED"), "w").write("x"))
-attempt("write /tmp", lambda: open("/tmp/PWNED-by-student", "w").write("x"))
-attempt("kill grader", lambda: os.kill(grandparent(), signal.SIGKILL))
-attempt("kill zygote", lambda: os.kill(os.getppid(), signal.SIGKILL))
-print(attempts)
+    answers={"answer_sgd_momentum": attacks.tamper_files("ps4") + '''\
 
 
 def sgd_momentum_step(w, dw, v, lr, mu):

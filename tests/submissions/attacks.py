@@ -1,0 +1,46 @@
+"""Attack code shared by every problem set's submission bank (one copy, not four).
+
+Each function returns the source of an answer-cell prelude; a bank appends the (wrong) answer it
+hands in after it. ``{course_root}`` is filled in by build.py when a submission is written.
+"""
+
+
+def tamper_files(assignment: str) -> str:
+    """Try to overwrite and read the hidden checks, wreck the gradebook and config, write outside
+    the submission, and kill the grader; print which attempts were refused and how."""
+    return '''
+import os
+import signal
+
+ROOT = "{course_root}"
+attempts = {}
+
+
+def attempt(name, action):
+    try:
+        action()
+        attempts[name] = "done"
+    except BaseException as exc:
+        attempts[name] = type(exc).__name__
+
+
+def overwrite_checks():
+    with open(os.path.join(ROOT, "solutions", "%(ps)s", "checks.py"), "w") as handle:
+        handle.write("# all checks removed\\n")
+
+
+def grandparent():
+    with open(f"/proc/{os.getppid()}/stat") as handle:
+        return int(handle.read().rsplit(")", 1)[1].split()[1])
+
+
+attempt("overwrite checks", overwrite_checks)
+attempt("read checks", lambda: print(open(os.path.join(ROOT, "solutions", "%(ps)s", "checks.py")).read()[:200]))
+attempt("truncate gradebook", lambda: open(os.path.join(ROOT, "gradebook.db"), "w").close())
+attempt("delete config", lambda: os.remove(os.path.join(ROOT, "nbgrader_config.py")))
+attempt("write marker", lambda: open(os.path.join(ROOT, "PWNED"), "w").write("x"))
+attempt("write /tmp", lambda: open("/tmp/PWNED-by-student", "w").write("x"))
+attempt("kill grader", lambda: os.kill(grandparent(), signal.SIGKILL))
+attempt("kill zygote", lambda: os.kill(os.getppid(), signal.SIGKILL))
+print(attempts)
+''' % {"ps": assignment}
