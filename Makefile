@@ -4,47 +4,74 @@
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# One stamp per audience (pyproject.toml's extras): the student's plain install, the instructor's
+# [grader], the developer's [dev] (which holds [grader]). Each is redone when pyproject changes.
+STUDENT := $(VENV)/.installed-student
+GRADER  := $(VENV)/.installed-grader
+DEV     := $(VENV)/.installed-dev
 # nbgrader runs `alembic` as a program: the environment's bin must be on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 # Keep BLAS to one thread per process: faster and steadier on small shared machines.
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
+# Quiet installs: no pip version nag, no progress bars in logs.
+PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet --quiet
 
-.PHONY: lab test env bench site clean check student-copy
+.PHONY: lab test test-fast env env-grader env-dev bench site clean check student-copy
 
-env: $(STAMP)
+env: $(STUDENT)
+env-grader: $(GRADER)
+env-dev: $(DEV)
 
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@touch $(STAMP)
+$(BIN)/python:
+	@echo "Creating the environment in $(VENV)/ (first time only)."
+	$(PYTHON) -m venv $(VENV)
+	@$(PIP) install --upgrade pip
+
+$(STUDENT): pyproject.toml | $(BIN)/python
+	@echo "Installing the course (mlpkit, JupyterLab, nbgrader): a minute or two the first time..."
+	@$(PIP) install -e .
+	@touch $@
+
+$(GRADER): pyproject.toml | $(BIN)/python
+	@echo "Installing the grader's extras (.[grader])..."
+	@$(PIP) install -e '.[grader]'
+	@touch $@ $(STUDENT)
+
+$(DEV): pyproject.toml | $(BIN)/python
+	@echo "Installing the course with the test tools (.[dev]): a few minutes the first time..."
+	@$(PIP) install -e '.[dev]'
+	@touch $@ $(GRADER) $(STUDENT)
 
 # Jupyter refuses to run as root unless told to (containers, lab machines): say so only then.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-lab: $(STAMP)
+lab: $(STUDENT)
 	$(BIN)/jupyter lab $(ALLOW_ROOT) --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/lectures
 
-test: $(STAMP)
-	$(BIN)/ruff check mlpkit tests benchmarks tools
+test: $(DEV)
+	$(BIN)/ruff check mlpkit autograder tests benchmarks tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)
+# The inner loop: everything but notebook execution, nbgrader runs and the browser (a minute or two).
+test-fast: $(DEV)
+	$(BIN)/ruff check mlpkit autograder tests benchmarks tools
+	$(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
+
+bench: $(DEV)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/run_all.py
 
-site: $(STAMP)
+site: $(GRADER)
 	$(BIN)/python tools/build_site.py --out site
 
 # Grade your own notebook offline:  make check NB=assignments/ps1/ps1.ipynb
-check: $(STAMP)
-	$(BIN)/python -m mlpkit.selfcheck $(NB)
+check: $(GRADER)
+	$(BIN)/python -m autograder.selfcheck $(NB)
 
 # The course without its answers, for students:  make student-copy DEST=../course-students
-student-copy: $(STAMP)
+student-copy: $(STUDENT)
 	$(BIN)/python tools/student_copy.py $(DEST)
 
 clean:

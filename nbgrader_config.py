@@ -19,9 +19,9 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
-from mlpkit.autograde.feedback import HiddenCheckFeedback
-from mlpkit.autograde.preprocessor import SandboxAutograde
-from mlpkit.autograde.sanitize import EscapeStudentMarkup, TrustedCellMetadata
+from autograder.feedback import HiddenCheckFeedback
+from autograder.preprocessor import SandboxAutograde
+from autograder.sanitize import EscapeStudentMarkup, TrustedCellMetadata
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 

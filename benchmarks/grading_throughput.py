@@ -8,7 +8,7 @@ Target (docs/instructor.md): 300 submissions of one problem set in under 30 minu
 real class looks: mostly correct work in several styles and plausible mistakes, a few blank,
 crashing or tampering notebooks, and about 1 % that hang (an infinite loop costs its timeout,
 30 s per cell and 10 s per check here, as in nbgrader_config.py). Each run is a fresh temporary
-course: ``nbgrader generate_assignment``, then ``python -m mlpkit.autograde.parallel`` with
+course: ``nbgrader generate_assignment``, then ``python -m autograder.parallel`` with
 ``--workers`` processes (repeat the option to compare). Grading data never touches the
 repository. The last line reads ``RESULT ...``: seconds for the class, seconds per submission,
 and the projected minutes for 300.
@@ -80,7 +80,7 @@ def grade_class(entries: list[str], workers: int) -> dict:
                                         ROOT / "solutions" / "ps1" / "ps1.ipynb",
                                         course / "submitted", "ps1", str(course))
         start = time.monotonic()
-        done = subprocess.run([sys.executable, "-m", "mlpkit.autograde.parallel", "ps1",
+        done = subprocess.run([sys.executable, "-m", "autograder.parallel", "ps1",
                                "--workers", str(workers)], cwd=course, capture_output=True,
                               text=True)
         seconds = time.monotonic() - start

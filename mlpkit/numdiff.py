@@ -33,6 +33,7 @@ import numpy as np
 
 from mlpkit._checks import as_real_array, check_callable, check_scalar_output, check_step
 from mlpkit.complexsafe import ComplexStepArray, perturb
+from mlpkit.measure import rel_error
 
 METHODS = ("forward-difference", "backward-difference", "central-difference", "complex-step")
 
@@ -187,20 +188,6 @@ def jacobian(f, x, method: str = "complex-step", h=None) -> np.ndarray:
     x = as_real_array(x)
     columns = [np.reshape(column, -1) for _, column in _jacobian_columns(f, x, method, h)]
     return np.stack(columns, axis=1)
-
-
-def rel_error(a, b) -> float:
-    r"""Relative error in norm, :math:`\lVert a - b \rVert / \lVert b \rVert` (``b``: reference).
-
-    When ``b`` is all zeros, the absolute error :math:`\lVert a \rVert` is returned.
-    """
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    if a.shape != b.shape:
-        raise ValueError(f"rel_error: shape mismatch {a.shape} versus {b.shape}")
-    scale = np.linalg.norm(b)
-    difference = np.linalg.norm(a - b)
-    return float(difference / scale) if scale > 0 else float(difference)
 
 
 @dataclass(frozen=True)

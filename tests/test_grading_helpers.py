@@ -12,7 +12,7 @@ from mlpkit.grading import (
     CallCounter,
     check_close,
     check_finite,
-    check_gradient,
+    check_gradient_close,
     check_scalar,
     check_shape,
     cmp,
@@ -68,7 +68,7 @@ def test_every_check_explains_a_bad_return_value(got, phrase, check):
         "scalar": lambda: check_scalar("answer", got, 1.0),
         "shape": lambda: check_shape("answer", got, (2,)),
         "finite": lambda: check_finite("answer", got),
-        "gradient": lambda: check_gradient("answer", got, expected),
+        "gradient": lambda: check_gradient_close("answer", got, expected),
     }
     message = failure(calls[check])
     assert message.startswith("answer: ")
@@ -101,7 +101,7 @@ def test_checks_return_none_so_a_test_cell_never_displays_a_value():
     assert check_scalar("x", 1.0, 1.0) is None
     assert check_shape("x", np.zeros(2), (2,)) is None
     assert check_finite("x", 1.0) is None
-    assert check_gradient("x", [1.0], [1.0]) is None
+    assert check_gradient_close("x", [1.0], [1.0]) is None
 
 
 # --------------------------------------------------------------------------- check_close
@@ -310,32 +310,32 @@ def test_diagnose_describes_a_bad_value_instead_of_raising():
     assert "string" in diagnose_gradient("grad", np.ones(2))
 
 
-# --------------------------------------------------------------------------- check_gradient
+# --------------------------------------------------------------------------- check_gradient_close
 
 
 def test_check_gradient_passes_at_machine_precision_and_uses_rel_error(layer):
     dW = layer["dL_dW"]
     other_order = np.einsum("ni,nj->ij", layer["X"], layer["dL_dY"])  # same maths, other rounding
-    check_gradient("dL_dW", other_order, dW)
+    check_gradient_close("dL_dW", other_order, dW)
     assert grading.rel_error is numdiff.rel_error
-    message = failure(check_gradient, "dL_dW", dW * (1 + 3e-12), dW)
+    message = failure(check_gradient_close, "dL_dW", dW * (1 + 3e-12), dW)
     assert "Relative error ||got - expected|| / ||expected|| = 3.00e-12, tolerance 1e-12" in message
-    check_gradient("dL_dW", dW * (1 + 3e-12), dW, rtol=1e-11)
-    check_gradient("zero", [1e-14, 0.0], [0.0, 0.0], atol=1e-13)
+    check_gradient_close("dL_dW", dW * (1 + 3e-12), dW, rtol=1e-11)
+    check_gradient_close("zero", [1e-14, 0.0], [0.0, 0.0], atol=1e-13)
 
 
 def test_check_gradient_failure_includes_the_diagnosis(layer):
     dW, db = layer["dL_dW"], layer["dL_db"]
-    message = failure(check_gradient, "dL_dW", dW.T, dW)
+    message = failure(check_gradient_close, "dL_dW", dW.T, dW)
     assert "should have shape (3, 5)" in message and "Diagnosis: dL_dW looks transposed" in message
-    message = failure(check_gradient, "dL_db", layer["dL_dY"], db)
+    message = failure(check_gradient_close, "dL_db", layer["dL_dY"], db)
     assert "Diagnosis: dL_db: bias gradient not summed over the batch" in message
-    message = failure(check_gradient, "dL_dW", -dW, dW)
+    message = failure(check_gradient_close, "dL_dW", -dW, dW)
     assert "wrong gradient" in message and "worst entry at index [" in message
     assert "Diagnosis: dL_dW: sign flipped" in message
-    message = failure(check_gradient, "dL_dW", dW, 2 * dW)
+    message = failure(check_gradient_close, "dL_dW", dW, 2 * dW)
     assert "1/2 times" in message
-    message = failure(check_gradient, "dL_dW", np.full((3, 5), np.inf), dW)
+    message = failure(check_gradient_close, "dL_dW", np.full((3, 5), np.inf), dW)
     assert "15 infinite value(s)" in message
 
 
@@ -468,8 +468,8 @@ def test_no_warning_on_any_path(got, recwarn, capfd):
         lambda: check_scalar("g", got, 1.0),
         lambda: check_shape("g", got, (2,)),
         lambda: check_finite("g", got),
-        lambda: check_gradient("g", got, expected),
-        lambda: check_gradient("g", got, np.zeros(2)),
+        lambda: check_gradient_close("g", got, expected),
+        lambda: check_gradient_close("g", got, np.zeros(2)),
     ):
         try:
             call()

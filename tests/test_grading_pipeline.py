@@ -22,9 +22,9 @@ import nbformat
 import numpy as np
 import pytest
 
-from mlpkit.autograde import confine, wire
-from mlpkit.autograde.checking import load_checks
-from mlpkit.autograde.runner import Limits, Zygote
+from autograder import confine, wire
+from autograder.checking import load_checks
+from autograder.runner import Limits, Zygote
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / ".venv" / "bin"
@@ -48,8 +48,8 @@ def release_nb(assignment: str) -> Path:
 
 def regenerate_command(assignment: str) -> str:
     return (
-        "tmp=$(mktemp -d) && cp -r nbgrader_config.py solutions $tmp && (cd $tmp && "
-        f"PATH=$PWD/.venv/bin:$PATH nbgrader generate_assignment {assignment} "
+        "root=$PWD && tmp=$(mktemp -d) && cp -r nbgrader_config.py solutions $tmp && (cd $tmp && "
+        f"PATH=$root/.venv/bin:$PATH nbgrader generate_assignment {assignment} "
         "--CourseDirectory.root=$tmp --CourseDirectory.db_url=sqlite:///$tmp/gradebook.db) && "
         f"cp $tmp/assignments/{assignment}/* assignments/{assignment}/")
 
@@ -401,13 +401,13 @@ def test_visible_tests_run_in_the_students_kernel(tmp_path, assignment):
 
 @pytest.mark.slow
 def test_self_check_command_grades_without_nbgrader(tmp_path):
-    """``python -m mlpkit.autograde NOTEBOOK``: the hidden checks for one notebook, no gradebook."""
+    """``python -m autograder NOTEBOOK``: the hidden checks for one notebook, no gradebook."""
     source = nbformat.read(SOURCE_NB, as_version=4)
     broken = build.build(nbformat.read(RELEASE_NB, as_version=4), source, BANK["mistake_argmax"])
     path = tmp_path / "ps1.ipynb"
     nbformat.write(broken, path)
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-    done = subprocess.run([sys.executable, "-m", "mlpkit.autograde", str(path), "--checks",
+    done = subprocess.run([sys.executable, "-m", "autograder", str(path), "--checks",
                            str(ROOT / "solutions" / "ps1" / "checks.py")],
                           capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 1, done.stderr[-2000:]

@@ -1,4 +1,4 @@
-"""The learner's self-check, ``python -m mlpkit.selfcheck``, in the full repository.
+"""The learner's self-check, ``python -m autograder.selfcheck``, in the full repository.
 
 One run checks three notebooks of PS1 (the model solution, the blank release, a mistaken
 submission under a name of the learner's choosing) with real nbgrader and the hidden checks,
@@ -36,7 +36,7 @@ def checked(tmp_path_factory):
         nbformat.write(nb, paths[label])
     shutil.copy(release, paths["blank"])
     before = {label: hashlib.sha256(path.read_bytes()).hexdigest() for label, path in paths.items()}
-    done = run([sys.executable, "-m", "mlpkit.selfcheck", *paths.values()], folder, timeout=900)
+    done = run([sys.executable, "-m", "autograder.selfcheck", *paths.values()], folder, timeout=900)
     reports = done.stdout.split("-" * 72)
     return {"done": done, "paths": paths, "before": before,
             "report": dict(zip(paths, reports))}
@@ -83,5 +83,5 @@ def test_notebooks_are_not_modified(checked):
 def test_usage_errors_exit_with_2(tmp_path):
     stray = tmp_path / "notes.ipynb"
     nbformat.write(nbformat.v4.new_notebook(), stray)
-    done = run([sys.executable, "-m", "mlpkit.selfcheck", stray], tmp_path, timeout=120)
+    done = run([sys.executable, "-m", "autograder.selfcheck", stray], tmp_path, timeout=120)
     assert done.returncode == 2 and "give --assignment" in done.stderr

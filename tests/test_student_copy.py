@@ -37,7 +37,7 @@ def copy(tmp_path_factory):
 def test_the_copy_has_what_students_need(copy):
     for name in ("README.md", "LICENSE", "LICENSE-content.md", "Makefile", "pyproject.toml",
                  "environment.yml", "nbgrader_config.py", ".gitignore", ".ci/run",
-                 "mlpkit/selfcheck.py", "mlpkit/autograde/_sandbox.py", "docs/self-study.md",
+                 "autograder/selfcheck.py", "autograder/_sandbox.py", "docs/self-study.md",
                  "tests/conftest.py", "tests/test_numdiff.py"):
         assert (copy / name).is_file(), name
     for folder in ("lectures", "assignments"):
@@ -97,9 +97,9 @@ def test_self_check_in_the_copy_uses_the_visible_tests_and_says_so(copy, tmp_pat
     mistaken = tmp_path / "attempt.ipynb"
     nbformat.write(build.build(nbformat.read(release, as_version=4), source,
                                build.load_bank("ps1")["mistake_central_over_h"]), mistaken)
-    # Run from the copy: `python -m mlpkit.selfcheck` finds the copy's mlpkit, which has no
+    # Run from the copy: `python -m autograder.selfcheck` finds the copy's mlpkit, which has no
     # solutions/ next to it.
-    done = run([sys.executable, "-m", "mlpkit.selfcheck", release, mistaken], copy, timeout=900)
+    done = run([sys.executable, "-m", "autograder.selfcheck", release, mistaken], copy, timeout=900)
     assert done.returncode == 1, done.stderr[-3000:]
     blank, attempt = done.stdout.split("-" * 72)
     for report in (blank, attempt):

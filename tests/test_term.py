@@ -4,7 +4,7 @@ One module-scoped run in a temporary term folder (``tools/new_term.py``), never 
 a roster is imported; PS1 is released; fourteen students' submissions (correct in three styles,
 partial, wrong, blank, crashing and adversarial) arrive as a Canvas-style "download all" zip and
 are collected with ``nbgrader zip_collect``; a check has a bug during the first grading run;
-the class is autograded in two parallel processes (``python -m mlpkit.autograde.parallel``);
+the class is autograded in two parallel processes (``python -m autograder.parallel``);
 the written answers, the figure and one override are graded "by hand" (the gradebook API the
 formgrader uses); the check is fixed and the class regraded (manual grades kept); feedback is
 generated without the hidden checks' details; grades are exported for the LMS (and in
@@ -116,7 +116,7 @@ def term(tmp_path_factory):
                          'student.call("recursion_z", x), z_reference(x, 21)')
     assert buggy != good
     checks.write_text(buggy)
-    first = step(run([PY, "-m", "mlpkit.autograde.parallel", "ps1", "--workers", "2",
+    first = step(run([PY, "-m", "autograder.parallel", "ps1", "--workers", "2",
                       "--batch-size", "7", *TIMEOUTS], term), "parallel autograde")
     log["first"] = first.stdout
     first_scores = scores(term, "ps1", CLASS)
@@ -133,12 +133,12 @@ def term(tmp_path_factory):
         gradebook.db.commit()
 
     checks.write_text(good)  # the fix, then the whole class regraded
-    second = step(run([PY, "-m", "mlpkit.autograde.parallel", "ps1", "--workers", "2", "--force",
+    second = step(run([PY, "-m", "autograder.parallel", "ps1", "--workers", "2", "--force",
                        "--batch-size", "7", *TIMEOUTS], term), "parallel regrade")
     log["second"] = second.stdout
     step(nbgrader(term, "generate_feedback", "ps1", "--HiddenCheckFeedback.show_details=False"),
          "generate_feedback")
-    step(nbgrader(term, "export", "--exporter=mlpkit.autograde.export.LmsCsvExport",
+    step(nbgrader(term, "export", "--exporter=autograder.export.LmsCsvExport",
                   "--to", str(term / "grades-lms.csv")), "export (LMS)")
     step(nbgrader(term, "export", "--to", str(term / "grades.csv")), "export")
     step(nbgrader(term, "generate_solution", "ps1"), "generate_solution")

@@ -63,10 +63,10 @@ Put {bin} on PATH first (nbgrader runs `alembic`).
   nbgrader db assignment add ps1 --duedate="2025-03-01 23:59:00 Europe/London"
   nbgrader generate_assignment ps1                   # assignments/ps1: give it to students
   nbgrader zip_collect ps1                           # downloaded/ps1/archive/*.zip -> submitted/
-  python -m mlpkit.autograde.parallel ps1            # or: nbgrader autograde ps1
+  python -m autograder.parallel ps1            # or: nbgrader autograde ps1
   nbgrader formgrader                                # or Formgrader in JupyterLab: grade by hand
   nbgrader generate_feedback ps1                     # feedback/<student>/ps1/ps1.html
-  nbgrader export --exporter=mlpkit.autograde.export.LmsCsvExport --to grades-lms.csv
+  nbgrader export --exporter=autograder.export.LmsCsvExport --to grades-lms.csv
   nbgrader generate_solution ps1                     # after the deadline: solution/ps1
 '''
 

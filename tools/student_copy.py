@@ -3,10 +3,10 @@
     python tools/student_copy.py DEST            # DEST must not exist, or be empty
     python tools/student_copy.py DEST --force    # replace what is in DEST
 
-The copy holds the lectures, the released problem sets (``assignments/``), ``mlpkit`` (with its
-sandbox, so ``python -m mlpkit.selfcheck`` works there, on the visible tests), the set-up files
-(README, licences, Makefile, pyproject.toml, environment.yml, nbgrader_config.py, .gitignore,
-.ci), the site builder, the benchmarks, the learners' docs and the tests that do not need the
+The copy holds the lectures, the released problem sets (``assignments/``), ``mlpkit``, the
+grader package ``autograder`` (so ``make check`` works there, on the visible tests), the set-up
+files (README, licences, Makefile, pyproject.toml, environment.yml, binder/, nbgrader_config.py,
+.gitignore, .ci), the site builder, the benchmarks, the learners' docs and the tests that do not need the
 instructor's files. It never holds ``solutions/`` (model answers, hidden checks, rubrics), the
 submission banks (``tests/submissions/``), the tests that grade them, developer notes
 (``docs/dev/``), the instructor tools, caches or grading data. ``make test`` works in the copy
@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Top-level entries copied (folders whole, minus EXCLUDED); everything else stays behind.
 INCLUDED = ["README.md", "LICENSE", "LICENSE-content.md", "Makefile", "pyproject.toml",
             "environment.yml", "nbgrader_config.py", ".gitignore", ".ci", "lectures",
-            "assignments", "mlpkit", "docs", "tests", "benchmarks", "tools"]
+            "assignments", "mlpkit", "autograder", "binder", "docs", "tests", "benchmarks", "tools"]
 # Paths (relative to the repository) never copied, and patterns never copied anywhere.
 EXCLUDED = {
     "docs/dev",  # developer notes: they describe the hidden checks and the banks

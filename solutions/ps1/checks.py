@@ -9,7 +9,7 @@ Kept out of the release by ``CourseDirectory.ignore`` (nbgrader_config.py).
 
 import numpy as np
 
-from mlpkit.autograde import BlackBox, CheckFailed, check
+from autograder import BlackBox, CheckFailed, check
 from mlpkit.grading import check_close, check_scalar, check_shape, random_smooth_function
 
 FORBIDDEN_MODULES = {

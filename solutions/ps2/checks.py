@@ -47,7 +47,7 @@ import math
 
 import numpy as np
 
-from mlpkit.autograde import CheckFailed, check
+from autograder import CheckFailed, check
 from mlpkit.grading import check_close, check_shape
 
 FORBIDDEN_MODULES = {

@@ -34,7 +34,7 @@ import math
 
 import numpy as np
 
-from mlpkit.autograde import CheckFailed, check
+from autograder import CheckFailed, check
 from mlpkit.grading import check_scalar, check_shape, diagnose_gradient
 
 FORBIDDEN_MODULES = {

@@ -177,14 +177,14 @@ def complex_step(f, x, h):
 '''}, lost=lost(WRONG_COMPLEX))
 
 add("patch_mlpkit_and_grader", category="monkeypatching",
-    description="patches mlpkit.grading, mlpkit.autograde (run_check, CheckFailed, Verdict) and "
+    description="patches mlpkit.grading, autograder (run_check, CheckFailed, Verdict) and "
     "the sandbox's own modules (its wire format and output capture) from an answer cell; "
     "gradient_complex_step is wrong. The broken wire format breaks the student's own later "
     "checks too (the recursion's three cells)",
     answers={"answer_gradient_complex_step": '''
 import sys
 
-import mlpkit.autograde.checking as checking
+import autograder.checking as checking
 import mlpkit.grading
 
 mlpkit.grading.check_close = mlpkit.grading.check_shape = lambda *args, **kwargs: None

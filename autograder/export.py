@@ -1,6 +1,6 @@
 """``LmsCsvExport``: grades as an LMS gradebook imports them, one row per student.
 
-    nbgrader export --exporter=mlpkit.autograde.export.LmsCsvExport --to grades-lms.csv
+    nbgrader export --exporter=autograder.export.LmsCsvExport --to grades-lms.csv
 
 nbgrader's own ``nbgrader export`` writes one row per (assignment, student) and does not quote
 its fields. An LMS gradebook import (Canvas, Moodle, Blackboard...) wants one row per student

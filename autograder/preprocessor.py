@@ -35,8 +35,8 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Integer, List, Unicode
 
-from mlpkit.autograde.checking import ChecksModule, Verdict, load_checks, run_check
-from mlpkit.autograde.runner import Broken, Limits, SandboxError, shared_zygote
+from autograder.checking import ChecksModule, Verdict, load_checks, run_check
+from autograder.runner import Broken, Limits, SandboxError, shared_zygote
 
 
 _CHECKS_CACHE: dict = {}

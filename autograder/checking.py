@@ -2,7 +2,7 @@
 
 A problem set's ``solutions/<ps>/checks.py`` holds one function per autograded test cell::
 
-    from mlpkit.autograde import BlackBox, CheckFailed, check
+    from autograder import BlackBox, CheckFailed, check
 
     @check("test_central_difference")
     def central(student):
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mlpkit.autograde import wire
-from mlpkit.autograde.runner import Broken, ChildProcess, Timeout
+from autograder import wire
+from autograder.runner import Broken, ChildProcess, Timeout
 
 __all__ = ["check", "CheckFailed", "BlackBox", "Student", "Verdict", "load_checks", "run_check"]
 

@@ -1,8 +1,8 @@
 """Check your own problem-set notebook, offline, the way the instructor grades it.
 
-    python -m mlpkit.selfcheck assignments/ps1/ps1.ipynb
-    python -m mlpkit.selfcheck ~/Downloads/my-ps1.ipynb --assignment ps1
-    python -m mlpkit.selfcheck try1.ipynb try2.ipynb       # several versions of one problem set
+    python -m autograder.selfcheck assignments/ps1/ps1.ipynb
+    python -m autograder.selfcheck ~/Downloads/my-ps1.ipynb --assignment ps1
+    python -m autograder.selfcheck try1.ipynb try2.ipynb       # several versions of one problem set
 
 This runs real nbgrader (``generate_assignment`` then ``autograde``) in a scratch course folder
 that is deleted afterwards, with the course's own ``nbgrader_config.py``: the same sandbox,
@@ -172,7 +172,7 @@ def print_report(notebook: Path, assignment: str, hidden: bool, questions, manua
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mlpkit.selfcheck",
+    parser = argparse.ArgumentParser(prog="python -m autograder.selfcheck",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("notebooks", type=Path, nargs="+",
                         help="your notebook(s) of one problem set (never modified)")

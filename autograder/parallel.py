@@ -1,8 +1,8 @@
 """Autograde a large class in parallel processes, then merge into the term's one gradebook.
 
     cd ~/courses/2025-spring                      # the term's course folder
-    python -m mlpkit.autograde.parallel ps1 --workers 4
-    python -m mlpkit.autograde.parallel ps1 --workers 4 --force --student 'a*'   # regrade some
+    python -m autograder.parallel ps1 --workers 4
+    python -m autograder.parallel ps1 --workers 4 --force --student 'a*'   # regrade some
 
 ``nbgrader autograde`` grades one submission after another, and its SQLite gradebook takes one
 writer at a time. This command splits the submissions of one problem set into batches (of
@@ -141,7 +141,7 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
     argv = argv[:argv.index("--")] if "--" in argv else argv
-    parser = argparse.ArgumentParser(prog="python -m mlpkit.autograde.parallel",
+    parser = argparse.ArgumentParser(prog="python -m autograder.parallel",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("assignment")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,

@@ -183,19 +183,12 @@ class Shell:
 
 # --------------------------------------------------------------------------- forbidden modules
 
-# Names that allowed library modules import from modules a problem set may forbid (for example
-# ``mlpkit.grading`` uses ``mlpkit.numdiff.rel_error``). While those modules are forbidden, the
-# stand-in module provides these names, compiled from the module's source before the sandbox
-# is confined, and nothing else. tests/test_adversarial.py checks that this list is complete.
-LIBRARY_NEEDS = {"mlpkit.numdiff": ("rel_error",)}
-
-
 def _matches(name: str, module: str) -> bool:
     return name == module or name.startswith(module + ".")
 
 
 class RefusedModule(types.ModuleType):
-    """Stands in for a forbidden module: every attribute but the library helpers raises."""
+    """Stands in for a forbidden module: every attribute raises, with the problem set's reason."""
 
     def __getattr__(self, attribute):
         if attribute.startswith("__"):
@@ -209,8 +202,8 @@ class RefuseForbidden:
     whoever imports them (``importlib``, ``__import__``, a library). Their files are unreadable
     as well (Landlock), so removing this finder does not bring them back."""
 
-    def __init__(self, forbidden: dict, helpers: dict):
-        self.forbidden, self.helpers = forbidden, helpers
+    def __init__(self, forbidden: dict):
+        self.forbidden = forbidden
 
     def _module_for(self, name: str):
         for module in self.forbidden:
@@ -229,41 +222,10 @@ class RefuseForbidden:
         stand_in = RefusedModule(spec.name)
         stand_in.__refused__, stand_in.__reason__ = module, self.forbidden[module]
         stand_in.__path__ = []
-        for key, value in self.helpers.get(spec.name, {}).items():
-            setattr(stand_in, key, value)
         return stand_in
 
     def exec_module(self, module) -> None:
         pass
-
-
-def _library_helpers(name: str, wanted, forbidden: dict) -> dict:
-    """The functions ``wanted`` of module ``name``, compiled alone from its source (with the
-    module's imports of allowed modules), so no other object of the module comes along."""
-    try:
-        spec = importlib.util.find_spec(name)
-        with open(spec.origin, encoding="utf-8") as handle:
-            tree = ast.parse(handle.read())
-    except Exception:  # noqa: BLE001 - the module is not installed: nothing to provide
-        return {}
-
-    def allowed(module_name) -> bool:
-        return bool(module_name) and not any(_matches(module_name, m) for m in forbidden)
-
-    body = []
-    for node in tree.body:
-        if isinstance(node, ast.Import) and all(allowed(a.name) for a in node.names):
-            body.append(node)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and allowed(node.module):
-            body.append(node)
-        elif isinstance(node, ast.FunctionDef) and node.name in wanted:
-            body.append(node)
-    namespace = {"__name__": f"{name} (grading stand-in)"}
-    try:
-        exec(compile(ast.Module(body=body, type_ignores=[]), spec.origin, "exec"), namespace)
-    except Exception:  # noqa: BLE001 - an import the helpers need is itself refused
-        return {}
-    return {key: namespace[key] for key in wanted if key in namespace}
 
 
 def shut_out(forbidden: dict) -> None:
@@ -279,10 +241,7 @@ def shut_out(forbidden: dict) -> None:
                     delattr(sys.modules[parent], child)
                 except AttributeError:
                     pass
-    helpers = {name: _library_helpers(name, wanted, forbidden)
-               for name, wanted in LIBRARY_NEEDS.items()
-               if any(_matches(name, module) for module in forbidden)}
-    sys.meta_path.insert(0, RefuseForbidden(forbidden, helpers))
+    sys.meta_path.insert(0, RefuseForbidden(forbidden))
     importlib.invalidate_caches()
     import gc
 

@@ -1,11 +1,11 @@
-"""Run the hidden checks on one notebook, without nbgrader: ``python -m mlpkit.autograde NB``.
+"""Run the hidden checks on one notebook, without nbgrader: ``python -m autograder NB``.
 
 For authors of a problem set (iterate on ``checks.py`` in seconds): the same sandbox and checks
 as ``nbgrader autograde``, without nbgrader; nothing is written to a gradebook. Learners use
-``python -m mlpkit.selfcheck`` instead (real nbgrader, docs/self-study.md). Example::
+``python -m autograder.selfcheck`` instead (real nbgrader, docs/self-study.md). Example::
 
-    python -m mlpkit.autograde assignments/ps1/ps1.ipynb            # checks: solutions/ps1/checks.py
-    python -m mlpkit.autograde my-ps1.ipynb --checks solutions/ps1/checks.py --output graded.ipynb
+    python -m autograder assignments/ps1/ps1.ipynb            # checks: solutions/ps1/checks.py
+    python -m autograder my-ps1.ipynb --checks solutions/ps1/checks.py --output graded.ipynb
 
 Exit status 0 when every autograded test cell passes, 1 otherwise, 2 on a usage error.
 """
@@ -22,15 +22,15 @@ from types import SimpleNamespace
 
 import nbformat
 
-from mlpkit.autograde.checking import load_checks
-from mlpkit.autograde.preprocessor import NotebookRunner, is_autograded_test
-from mlpkit.autograde.runner import Limits, shared_zygote
+from autograder.checking import load_checks
+from autograder.preprocessor import NotebookRunner, is_autograded_test
+from autograder.runner import Limits, shared_zygote
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mlpkit.autograde",
+    parser = argparse.ArgumentParser(prog="python -m autograder",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("notebook", type=Path)
     parser.add_argument("--checks", type=Path,
@@ -49,7 +49,7 @@ def main(argv=None) -> int:
     settings = SimpleNamespace(
         cell_timeout=args.cell_timeout, check_timeout=args.check_timeout, notebook_timeout=900.0,
         max_restarts=4, max_output_chars=20000, require_confinement=False, max_notebook_output_mb=40.0,
-        log=logging.getLogger("mlpkit.autograde"))
+        log=logging.getLogger("autograder"))
     points = {cell.metadata.nbgrader["grade_id"]: float(cell.metadata.nbgrader.get("points", 0))
               for cell in nb.cells if is_autograded_test(cell)}
     missing = sorted(set(points) - set(checks.checks))

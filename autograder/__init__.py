@@ -1,0 +1,26 @@
+"""Autograding outside the student's kernel: the verdict is decided where student code never ran.
+
+- :mod:`autograder.checking`   what a problem set's ``checks.py`` uses: :func:`check`,
+  :class:`BlackBox`, :class:`CheckFailed`, the ``student`` proxy.
+- :mod:`autograder.preprocessor` :class:`SandboxAutograde`, the nbgrader preprocessor that
+  replaces the in-kernel ``Execute`` step of ``nbgrader autograde`` (``nbgrader_config.py``).
+- :mod:`autograder.runner`      the grader's side of the sandbox (processes, deadlines).
+- ``_sandbox.py``, ``confine.py``, ``wire.py``: the sandbox program, its confinement (Landlock,
+  capabilities, resource limits) and the plain-data wire format.
+- :mod:`autograder.sanitize`    ``TrustedCellMetadata`` and ``EscapeStudentMarkup``, run
+  before grading: cell metadata from the gradebook, students' Markdown shown as text.
+- :mod:`autograder.feedback`    ``HiddenCheckFeedback``: feedback with or without the hidden
+  checks' details.
+- :mod:`autograder.export`      ``LmsCsvExport``: grades for an LMS, one row per student.
+- :mod:`autograder.parallel`    ``python -m autograder.parallel``: a large class in
+  parallel processes, merged into one gradebook.
+
+Learners check their own notebook with ``python -m autograder.selfcheck`` (docs/self-study.md);
+instructors read docs/instructor.md.
+
+How to write a problem set for it: ``docs/dev/grading-format.md``.
+"""
+
+from autograder.checking import BlackBox, CheckFailed, Student, check, load_checks
+
+__all__ = ["BlackBox", "CheckFailed", "Student", "check", "load_checks"]
