@@ -4,6 +4,7 @@
   :class:`BlackBox`, :class:`CheckFailed`, the ``student`` proxy.
 - :mod:`autograder.preprocessor` :class:`SandboxAutograde`, the nbgrader preprocessor that
   replaces the in-kernel ``Execute`` step of ``nbgrader autograde`` (``nbgrader_config.py``).
+- :mod:`autograder.secret`      :func:`hidden_rng`: hidden inputs keyed by a per-term course secret.
 - :mod:`autograder.runner`      the grader's side of the sandbox (processes, deadlines).
 - ``_sandbox.py``, ``confine.py``, ``wire.py``: the sandbox program, its confinement (Landlock,
   capabilities, resource limits) and the plain-data wire format.
@@ -22,5 +23,6 @@ How to write a problem set for it: ``docs/dev/grading-format.md``.
 """
 
 from autograder.checking import BlackBox, CheckFailed, Student, check, load_checks
+from autograder.secret import hidden_rng
 
-__all__ = ["BlackBox", "CheckFailed", "Student", "check", "load_checks"]
+__all__ = ["BlackBox", "CheckFailed", "Student", "check", "load_checks", "hidden_rng"]

@@ -423,13 +423,27 @@ def check_process(sock, namespace: dict, max_chars: int) -> None:
                 args = wire.decode(message.get("args", []), hook=hook)
                 kwargs = wire.decode(message.get("kwargs", {}), hook=hook)
                 result = value(*args, **kwargs)
-                reply = {"op": "return", "value": _encode_student(result)}
+                reply = {"op": "return", "value": _encode_student(result),
+                         "args_after": _encode_student(args), "kwargs_after": _encode_student(kwargs),
+                         "arg_names": _parameter_names(value, len(args))}
             except BaseException as exc:  # noqa: B036 - every way a call can end is an answer
                 reply = {"op": "raised", **_error_item(exc)}
         else:
             reply = {"op": "unknown", "name": str(op)}
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
         wire.send(sock, reply)
+
+
+def _parameter_names(function, count: int) -> list:
+    """The names of the first ``count`` positional parameters (for messages only), or []."""
+    try:
+        import inspect
+
+        names = [p.name for p in inspect.signature(function).parameters.values()
+                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        return [str(n)[:40] for n in names[:count]]
+    except BaseException:  # noqa: B036 - odd callables have no signature: positions will do
+        return []
 
 
 def _encode_student(value):

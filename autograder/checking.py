@@ -188,10 +188,12 @@ def _show(value) -> str:
 class Student:
     """The student's notebook as a check sees it: call functions, read variables. Plain data only."""
 
-    def __init__(self, child: ChildProcess, timeout: float):
+    def __init__(self, child: ChildProcess, timeout: float, deadline: float | None = None):
         self._child = child
         self.timeout = timeout
-        self.deadline = time.monotonic() + timeout
+        own = time.monotonic() + timeout  # the check's overall deadline, for all its calls
+        self.notebook_deadline = deadline  # the whole notebook's, if sooner
+        self.deadline = own if deadline is None else min(own, deadline)
         self._boxes: dict[int, BlackBox] = {}
         self.crashed = False
 
@@ -200,7 +202,30 @@ class Student:
         return StudentName(name)
 
     def call(self, name: str, *args, **kwargs):
-        """``name(*args, **kwargs)`` in the sandbox; its value as plain data, or CheckFailed."""
+        """``name(*args, **kwargs)`` in the sandbox; its value as plain data, or CheckFailed.
+
+        Every array, list and dict argument is read back after the call: a function that
+        changed one in place fails, with the argument named (the problem sets promise that
+        functions leave their inputs alone). Where changing an argument IS the contract (an
+        optimiser step), use :meth:`call_in_place` and check the arguments yourself.
+        """
+        value, args_after, kwargs_after, names = self._call(name, args, kwargs)
+        shown = describe_call(name, args, kwargs)
+        changed = changed_argument(args, kwargs, args_after, kwargs_after, names)
+        if changed:
+            raise CheckFailed(f"{shown} changed its argument {changed} in place. Your function must "
+                              "leave its inputs as they were (the caller still needs them): work on "
+                              "a copy (for example x = x.copy()) instead of writing into the argument "
+                              "(x[i] += h, x *= 2, x.sort(), ...).")
+        return value
+
+    def call_in_place(self, name: str, *args, **kwargs):
+        """Like :meth:`call`, for functions whose contract is to update an argument in place:
+        returns ``(value, args_after, kwargs_after)``, the arguments as the call left them."""
+        value, args_after, kwargs_after, _ = self._call(name, args, kwargs)
+        return value, args_after, kwargs_after
+
+    def _call(self, name: str, args: tuple, kwargs: dict):
         shown = describe_call(name, args, kwargs)
         message = {"op": "call", "name": name, "args": self._encode(list(args)),
                    "kwargs": self._encode(dict(kwargs))}
@@ -212,7 +237,11 @@ class Student:
                 bad = value if isinstance(value, wire.Unsupported) else _contains_unsupported(value)
                 raise CheckFailed(f"{shown} returned a {bad.type_name} ({bad.text}), but the "
                                   "answer must be a number or a NumPy array of numbers.")
-            return value
+            args_after = self._decode(reply.get("args_after", []), shown)
+            kwargs_after = self._decode(reply.get("kwargs_after", {}), shown)
+            names = reply.get("arg_names", [])
+            names = [str(n)[:40] for n in names] if isinstance(names, list) else []
+            return value, args_after, kwargs_after, names
         if op == "raised":
             raise CheckFailed(_raised_message(shown, name, reply))
         if op == "missing":
@@ -263,6 +292,11 @@ class Student:
         try:
             return self._child.request(message, self.deadline, self._serve)
         except Timeout:
+            if self.notebook_deadline is not None and time.monotonic() >= self.notebook_deadline:
+                raise CheckFailed(
+                    f"{shown} did not finish before the grader's time for this notebook was used "
+                    "up, so the grader stopped it (the cells and checks above took that time). "
+                    "Look for infinite loops or very slow cells.") from None
             raise CheckFailed(
                 f"{shown} did not finish within {self.timeout:g} s, so the grader stopped it. "
                 "Look for an infinite loop (a while loop whose condition never changes) or "
@@ -273,6 +307,40 @@ class Student:
                 f"{shown} stopped the Python process running your code. Calls such as "
                 "os._exit(), os.kill(), a crash inside compiled code or running out of memory "
                 "do this.") from None
+
+
+def _unchanged(before, after, inside: bool = False) -> bool:
+    """Whether ``after`` (read back from the sandbox) still equals ``before`` (what was sent),
+    looking at arrays, lists and dicts (what a function can change in place) and the numbers
+    ``inside`` them."""
+    if inside and isinstance(before, (bool, int, float, complex)) and not isinstance(after, (list, dict)):
+        return after == before or (before != before and after != after)
+    if isinstance(before, np.ndarray):
+        if not isinstance(after, np.ndarray) or after.shape != before.shape:
+            return False
+        return bool(np.array_equal(before, after, equal_nan=before.dtype.kind in "fc"))
+    if isinstance(before, (list, tuple)):
+        return (isinstance(after, list) and len(after) == len(before)
+                and all(_unchanged(b, a, True) for b, a in zip(before, after)))
+    if isinstance(before, dict):
+        return (isinstance(after, dict) and set(after) == set(before)
+                and all(_unchanged(before[k], after[k], True) for k in before))
+    return True
+
+
+def changed_argument(args, kwargs, args_after, kwargs_after, names) -> str | None:
+    """The first argument a call changed in place, described for a student, or None."""
+    after = args_after if isinstance(args_after, list) else []
+    for position, before in enumerate(args):
+        if not _unchanged(before, after[position] if position < len(after) else None):
+            if position < len(names):
+                return f"{names[position]} (argument {position + 1})"
+            return f"number {position + 1}"
+    after_kw = kwargs_after if isinstance(kwargs_after, dict) else {}
+    for key, before in kwargs.items():
+        if not _unchanged(before, after_kw.get(key)):
+            return key
+    return None
 
 
 def _contains_unsupported(value):
@@ -317,10 +385,12 @@ class Verdict:
     crashed: bool = False  # the student's process died during the check (not by our timeout)
 
 
-def run_check(grade_id: str, fn, child: ChildProcess, timeout: float) -> Verdict:
-    """Run one check against a check process; never raises."""
+def run_check(grade_id: str, fn, child: ChildProcess, timeout: float,
+              deadline: float | None = None) -> Verdict:
+    """Run one check against a check process within ``timeout`` seconds and before ``deadline``
+    (the notebook's); never raises."""
     start = time.monotonic()
-    student = Student(child, timeout)
+    student = Student(child, timeout, deadline)
     try:
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -70,8 +70,13 @@ def graded_cells(nb) -> dict[str, float]:
 # --------------------------------------------------------------------------- fast: files
 
 
-def test_there_are_four_problem_sets_each_with_a_bank():
-    assert ASSIGNMENTS == ["ps1", "ps2", "ps3", "ps4"], ASSIGNMENTS
+def test_every_problem_set_has_a_bank_and_a_release():
+    sources = sorted(p.name for p in (ROOT / "solutions").iterdir() if (p / f"{p.name}.ipynb").exists())
+    assert ASSIGNMENTS == sources and {"ps1", "ps2", "ps3", "ps4"} <= set(sources), (ASSIGNMENTS, sources)
+    for assignment in sources:
+        assert (ROOT / "assignments" / assignment / f"{assignment}.ipynb").exists(), assignment
+        assert (ROOT / "solutions" / assignment / "checks.py").exists(), assignment
+        assert (ROOT / "solutions" / assignment / "rubric.md").exists(), assignment
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
