@@ -42,6 +42,7 @@ EXCLUDED = {
     "tests/test_term.py",
     "tests/test_selfcheck.py",
     "tests/test_student_copy.py",
+    "tests/test_student_mode.py",  # builds a student copy itself (needs tools/student_copy.py)
     "tests/test_parallel_grading.py",
     "tests/nbgrader_course.py",
     "tests/test_browser.py",  # validates the model answers (solutions/) in JupyterLab
