@@ -16,7 +16,9 @@ points, whether it passed and, if not, the explanation. Your notebook is copied,
   pass there is necessary, not sufficient: the hidden checks try more inputs.
 
 Manually graded parts (written answers, figures) are listed with their points, not scored.
-Exit status: 0 when every autograded point is earned, 1 otherwise, 2 on a usage error.
+The last line is a one-line verdict. Exit status (a failing question is a result, not an error):
+0 the notebook was graded (``--strict``: and every autograded point was earned, else 1);
+2 usage error (no such file, not a problem set of this course); 3 nbgrader could not grade it.
 """
 
 from __future__ import annotations
@@ -183,6 +185,8 @@ def main(argv=None) -> int:
     parser.add_argument("--visible-only", action="store_true",
                         help="grade with the visible tests even where the hidden checks exist")
     parser.add_argument("--cell-timeout", type=float, default=30.0)
+    parser.add_argument("--strict", action="store_true",
+                        help="exit 1 unless every autograded point is earned (for scripts)")
     args = parser.parse_args(argv)
 
     notebooks = [path.expanduser().resolve() for path in args.notebooks]
@@ -224,21 +228,32 @@ def main(argv=None) -> int:
         except RuntimeError as exc:
             print(f"{exc}\nnbgrader could not grade this notebook (is it a valid notebook?)",
                   file=sys.stderr)
-            return 2
+            print("Verdict: not graded (see the message above).")
+            return 3
         for learner in learners:
             if not (scratch / "autograded" / learner).exists():
                 print(f"nbgrader could not grade {notebooks[learners.index(learner)]} (is it a "
                       "valid notebook?)", file=sys.stderr)
-                return 2
+                print("Verdict: not graded (see the message above).")
+                return 3
             reports.append(read_report(scratch, assignment, name, learner))
     seconds = time.monotonic() - start
-    complete = True
+    verdicts = []
     for index, (notebook, (questions, manual)) in enumerate(zip(notebooks, reports)):
         if index:
             print("\n" + "-" * 72 + "\n")
         print_report(notebook, assignment, hidden, questions, manual, seconds)
-        complete = complete and all(q.passed for q in questions)
-    return 0 if complete else 1
+        failed = [q.grade_id for q in questions if not q.passed]
+        earned, total = sum(q.score or 0 for q in questions), sum(q.points for q in questions)
+        verdicts.append((notebook.name, failed, earned, total))
+    print()
+    for name, failed, earned, total in verdicts:
+        if failed:
+            print(f"Verdict: {name}: {earned:g} of {total:g} autograded points; fix {', '.join(failed)} "
+                  "(their messages are above).")
+        else:
+            print(f"Verdict: {name}: all {total:g} autograded points earned.")
+    return 1 if args.strict and any(failed for _, failed, _, _ in verdicts) else 0
 
 
 if __name__ == "__main__":
