@@ -51,7 +51,7 @@ lab: $(STUDENT)
 
 test: $(DEV)
 	$(BIN)/ruff check mlpkit autograder tests benchmarks tools
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --durations=15 $(PYTEST_ARGS)
 
 # The inner loop: everything but notebook execution, nbgrader runs and the browser (a minute or two).
 test-fast: $(DEV)
