@@ -21,8 +21,9 @@ How it works:
   older than 5.13) refuses the task, unless the course's configuration says
   ``SandboxAutograde.require_confinement = False``.
 - **One writer.** Only this command writes the term's gradebook (SQLite by default, any
-  SQLAlchemy URL with ``--db-url``, PostgreSQL included) and the ``autograded/`` folder, one
-  result at a time: each graded submission is written exactly once.
+  SQLAlchemy URL with ``--db-url``, PostgreSQL included: ``postgresql://user@host/db``, with
+  ``c.CourseDirectory.course_id`` set in ``nbgrader_config.py``, which PostgreSQL's foreign keys
+  need) and the ``autograded/`` folder, one result at a time: each submission is written once.
 - **Crashes are attributed, not guessed.** Dask counts a task as suspicious whenever a worker
   dies while it is assigned there, so a malicious neighbour could fail innocent submissions.
   Here each task is pinned to an idle worker, one task per worker at a time: a worker's death
@@ -199,6 +200,14 @@ def grade_submission(bundle: CourseBundle, student: str, files: dict[str, bytes]
 # --------------------------------------------------------------------------- the one writer
 
 
+def course_id(course: Path) -> str:
+    """The course's ``CourseDirectory.course_id`` (``""`` when unset, nbgrader's default)."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    return str(config.CourseDirectory.get("course_id", ""))
+
+
 def write_result(course: Path, db_url: str, dirs: dict, result: dict) -> None:
     """Write one graded submission into the term: gradebook rows, then the autograded files."""
     from datetime import datetime
@@ -206,7 +215,7 @@ def write_result(course: Path, db_url: str, dirs: dict, result: dict) -> None:
     from nbgrader.api import Gradebook
 
     assignment, student = result["assignment"], result["student"]
-    with warnings.catch_warnings(), Gradebook(db_url) as term:
+    with warnings.catch_warnings(), Gradebook(db_url, course_id(course)) as term:
         warnings.simplefilter("ignore")
         term.update_or_create_student(student)
         stamp = result.get("timestamp")
@@ -234,7 +243,7 @@ def write_failure(course: Path, db_url: str, dirs: dict, assignment: str, studen
     """A submission that could not be graded: 0 on every autograded cell, with the reason."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    with warnings.catch_warnings(), Gradebook(db_url) as term:
+    with warnings.catch_warnings(), Gradebook(db_url, course_id(course)) as term:
         warnings.simplefilter("ignore")
         term.update_or_create_student(student)
         submission = term.update_or_create_submission(assignment, student)
@@ -270,7 +279,7 @@ class Summary:
 
 def grade_class(client, course: Path, assignment: str, students: list[str], *, db_url: str,
                 max_crashes: int = 3, task_timeout: float = 900.0, progress=None,
-                on_submit=None) -> Summary:
+                on_submit=None, log=None) -> Summary:
     """Grade ``students`` on ``client``'s workers, one task per idle worker; write each result."""
     from autograder.parallel import course_directories
 
@@ -280,10 +289,12 @@ def grade_class(client, course: Path, assignment: str, students: list[str], *, d
     summary, crashes, uncharged, start = Summary(), {}, {}, time.monotonic()
     pending = list(students)
     in_flight: dict = {}  # future -> (student, worker address, deadline, task id)
-    refusing, dead = set(), set()  # workers that refused; addresses whose worker died
+    refusing, dead = set(), {}  # workers that refused; address -> when its worker was seen to die
     while pending or in_flight:
         busy = {entry[1] for entry in in_flight.values()}
-        workers = [w for w in client.scheduler_info()["workers"] if w not in busy | refusing | dead]
+        recently_dead = {w for w, when in dead.items() if time.monotonic() - when < 30}
+        workers = [w for w in client.scheduler_info()["workers"]
+                   if w not in busy | refusing | recently_dead]
         while pending and workers:
             student, worker = pending.pop(0), workers.pop(0)
             files = read_folder(course / dirs["submitted"] / student / assignment)
@@ -304,17 +315,16 @@ def grade_class(client, course: Path, assignment: str, students: list[str], *, d
         done = {future for future in in_flight if future.done()}
         if not done:
             time.sleep(0.1)
-        now, alive = time.monotonic(), set(client.scheduler_info()["workers"])
+        now = time.monotonic()
         for future in list(in_flight):
             student, worker, deadline, task_id = in_flight[future]
-            if future not in done and now < deadline and worker in alive:
+            if future not in done and now < deadline:
                 continue
             del in_flight[future]
-            crash = None
+            crash, worker_died = None, False
             if future not in done:
                 future.cancel()
-                crash = (f"did not finish within {task_timeout:g} s" if now >= deadline else
-                         f"its worker {worker} died while grading it")
+                crash = f"did not finish within {task_timeout:g} s"
             else:
                 try:
                     result = future.result()
@@ -324,7 +334,9 @@ def grade_class(client, course: Path, assignment: str, students: list[str], *, d
                     print(f"worker {worker} refused: {exc}", file=sys.stderr)
                     continue
                 except Exception as exc:  # noqa: BLE001 - a dead worker, a lost connection, ...
-                    crash = f"{type(exc).__name__}: {str(exc)[:300]}"
+                    worker_died = type(exc).__name__ == "KilledWorker"
+                    crash = (f"its worker {worker} died while grading it" if worker_died else
+                             f"{type(exc).__name__}: {str(exc)[:300]}")
                 else:
                     if result["ok"]:
                         write_result(course, db_url, dirs, result)
@@ -333,8 +345,10 @@ def grade_class(client, course: Path, assignment: str, students: list[str], *, d
                             progress.update(1)
                         continue
                     crash = "nbgrader could not grade it: " + result["error"][-500:]
-            if worker not in alive:
-                dead.add(worker)  # a nanny restarts it under a new address
+            if log:
+                log(f"{student} on {worker}: {crash}")
+            if worker_died:
+                dead[worker] = time.monotonic()  # a nanny restarts it under a new address
                 started = {event.get("task_id") for _, event in client.get_events(STARTED_TOPIC)
                            if isinstance(event, dict)}
                 if task_id not in started:  # its worker died before it began: not its fault
@@ -397,7 +411,7 @@ def main(argv=None) -> int:
             with tqdm(total=len(students), unit="submission", file=sys.stdout) as bar:
                 summary = grade_class(client, course, args.assignment, students, db_url=db_url,
                                       max_crashes=args.max_crashes, task_timeout=args.task_timeout,
-                                      progress=bar)
+                                      progress=bar, log=lambda text: bar.write(text, file=sys.stderr))
         if cluster is not None:
             cluster.close()
     print(summary.line())

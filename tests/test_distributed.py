@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -39,7 +40,8 @@ def _term(tmp_path: Path, db_url: str | None = None) -> tuple[Path, list[str]]:
     course = make_course(tmp_path / "term", (ASSIGNMENT,))
     config = course / "nbgrader_config.py"
     config.write_text(config.read_text() + "\nc.SandboxAutograde.check_timeout = 5\n"
-                      "c.SandboxAutograde.cell_timeout = 10\n")
+                      "c.SandboxAutograde.cell_timeout = 10\n"
+                      "c.CourseDirectory.course_id = 'course2026'\n")  # PostgreSQL needs one
     extra = [f"--CourseDirectory.db_url={db_url}"] if db_url else []
     done = nbgrader(course, "generate_assignment", ASSIGNMENT, *extra) if not db_url else run(
         [ROOT / ".venv" / "bin" / "nbgrader", "generate_assignment", ASSIGNMENT,
@@ -62,7 +64,7 @@ def _term(tmp_path: Path, db_url: str | None = None) -> tuple[Path, list[str]]:
 def _scores(db_url: str, students) -> dict:
     from nbgrader.api import Gradebook
 
-    with Gradebook(db_url) as gradebook:
+    with Gradebook(db_url, "course2026") as gradebook:
         found = {}
         for student in students:
             notebook = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
@@ -96,7 +98,7 @@ def test_command_grades_a_class_on_a_local_cluster(tmp_path):
     # submission times survive the trip (a late penalty needs them)
     from nbgrader.api import Gradebook
 
-    with Gradebook(f"sqlite:///{course}/gradebook.db") as gradebook:
+    with Gradebook(f"sqlite:///{course}/gradebook.db", "course2026") as gradebook:
         stamp = gradebook.find_submission(ASSIGNMENT, "solution").timestamp
     assert (stamp.year, stamp.month, stamp.day, stamp.hour) == (2026, 3, 1, 12)
 
@@ -173,14 +175,14 @@ def _postgres_bin() -> Path | None:
 
 
 @pytest.fixture
-def postgres(tmp_path_factory):
+def postgres():
     """A PostgreSQL server of our own, run as the `postgres` user, on a free localhost port."""
     binaries = _postgres_bin()
     if binaries is None or os.geteuid() != 0:
         if os.environ.get("CI"):
             pytest.fail("CI must have PostgreSQL (.ci/run installs Debian's postgresql) and root")
         pytest.skip("needs Debian's postgresql package and root (to run the server as postgres)")
-    folder = tmp_path_factory.mktemp("pg")
+    folder = Path(tempfile.mkdtemp(prefix="mlpkit-pg-"))  # not under pytest's root-only folder
     data = folder / "data"
     shutil.chown(folder, "postgres")
     os.chmod(folder, 0o700)
@@ -203,6 +205,7 @@ def postgres(tmp_path_factory):
         yield f"postgresql://postgres@127.0.0.1:{port}/course"
     finally:
         as_postgres(binaries / "pg_ctl", "-D", data, "-m", "immediate", "stop")
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_gradebook_on_a_postgresql_server(tmp_path, postgres):
