@@ -1,46 +1,72 @@
-"""Autograde a large class in parallel processes, then merge into the term's one gradebook.
+"""Autograde a class in parallel on Dask: this machine by default, any Dask cluster with ``--scheduler``.
 
-    cd ~/courses/2025-spring                      # the term's course folder
-    python -m autograder.parallel ps1 --workers 4
-    python -m autograder.parallel ps1 --workers 4 --force --student 'a*'   # regrade some
+    cd ~/courses/2025-spring                                 # the term's course folder
+    python -m autograder.parallel ps1                         # a LocalCluster, one worker per CPU
+    python -m autograder.parallel ps1 --workers 2 --force     # regrade everyone on 2 workers
+    python -m autograder.parallel ps1 --student 'a*' -- --SandboxAutograde.cell_timeout=60
+    python -m autograder.parallel ps1 --scheduler tcp://10.0.0.5:8786   # a running cluster
+    python -m autograder.parallel ps1 --db-url postgresql://grader@db/course2025
 
-``nbgrader autograde`` grades one submission after another, and its SQLite gradebook takes one
-writer at a time. This command splits the submissions of one problem set into batches (of
-``--batch-size``; by default about four per worker, so a batch slowed by hanging submissions
-does not hold the others up) that ``--workers`` processes take in turn. Each batch is graded in
-its own worker course folder (in ``.parallel-autograde/`` inside the course; removed
-afterwards): the course's ``nbgrader_config.py``, links to its source and release folders, a
-snapshot of the term's gradebook and copies of the batch's submissions, where ordinary
-``nbgrader autograde`` runs with BLAS pinned to one thread. As each batch finishes, its results
-are merged, one writer at a time, into the term's gradebook (automatic scores, the "needs
-manual grade" flags, automatic comments, late penalties, submission times: manual grades
-already in the term's gradebook are kept) and its autograded notebooks are moved into the
-term's ``autograded/`` folder. Afterwards the formgrader, feedback and export see exactly what
-a serial ``nbgrader autograde`` would have produced.
+Like nbgrader, submissions already autograded are skipped unless ``--force``; ``--Class.trait=value``
+arguments after ``--`` change the course's configuration for this run (timeouts, for example).
 
-Like nbgrader, submissions already autograded are skipped unless ``--force``. Arguments after
-``--`` go to every ``nbgrader autograde`` (``-- --SandboxAutograde.cell_timeout=60``). Workers'
-logs are kept in ``.parallel-autograde/logs/``. Exit status 0 when every submission was graded.
+How it works:
+
+- **Task data, no shared file system.** Each task grades one submission. It carries the course's
+  ``nbgrader_config.py``, the problem set's source folder (notebook, ``checks.py``, data) and the
+  submission's files (``timestamp.txt`` included), all as bytes; it returns the grades and the
+  autograded files as plain data. A worker needs the course's Python environment, nothing else.
+- **A warm grader per worker.** The first task of a problem set on a worker makes a course
+  folder there and runs ``generate_assignment`` once; later tasks only autograde, through
+  nbgrader's own API in the worker's process (no ``nbgrader`` start-up per submission), on one
+  long-lived thread of ours: the sandbox ties its processes to the thread that started them, and
+  Dask's executor threads are not ours to keep.
+- **Confinement or nothing.** A worker that cannot confine student code (no Landlock: Linux
+  older than 5.13) refuses the task, unless the course's configuration says
+  ``SandboxAutograde.require_confinement = False``.
+- **One writer.** Only this command writes the term's gradebook (SQLite by default, any
+  SQLAlchemy URL with ``--db-url``, PostgreSQL included: ``postgresql://user@host/db``, with
+  ``c.CourseDirectory.course_id`` set in ``nbgrader_config.py``, which PostgreSQL's foreign keys
+  need) and the ``autograded/`` folder, one result at a time: each submission is written once.
+- **Crashes are attributed, not guessed.** Dask counts a task as suspicious whenever a worker
+  dies while it is assigned there, so a malicious neighbour could fail innocent submissions.
+  Here each task is pinned to an idle worker, one task per worker at a time: a worker's death
+  is charged to the one submission it was grading, which is re-run on another worker. A
+  submission that kills its worker three times (``--max-crashes``) is graded 0, with the reason
+  in ``autograded/<student>/<ps>/GRADING-FAILED.txt`` and in the summary. Every task has an
+  overall deadline (``--task-timeout``) after which it counts as a crash.
+- The run shows a progress bar and ends with a summary: graded, retried, failed.
+
+Exit status 0 when every submission was graded (a crash-zero counts as graded), 1 otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
 import fnmatch
-import math
+import hashlib
 import os
-import threading
 import shutil
-import sqlite3
-import subprocess
 import sys
+import tempfile
+import threading
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
-WORKDIR = ".parallel-autograde"
+MAX_FILE_BYTES = 20 * 1024**2  # a submission's file larger than this is not sent (nbgrader limits)
+SKIPPED_NAMES = {"__pycache__", ".ipynb_checkpoints"}
+STARTED_TOPIC = "autograder-started"  # the event a task logs when it begins
+MAX_UNCHARGED = 10  # re-runs of a submission whose worker died before it started
 
+
+class RefusedWork(RuntimeError):
+    """A worker that cannot grade safely (no confinement) refuses the task."""
+
+
+# --------------------------------------------------------------------------- the course
 
 def course_directories(course: Path) -> dict:
     """The course's folder names (source, submitted, autograded) from its nbgrader_config.py."""
@@ -53,15 +79,6 @@ def course_directories(course: Path) -> dict:
             "submitted": coursedir.submitted_directory, "autograded": coursedir.autograded_directory}
 
 
-def batches(students: list[str], workers: int, size: int | None = None) -> list[list[str]]:
-    """Consecutive batches of ``size`` students (default: about four batches per worker,
-    between 5 and 40 students each, as few as the class allows)."""
-    if size is None:
-        size = min(40, max(5, math.ceil(len(students) / (4 * max(1, workers)))))
-    size = max(1, size)
-    return [students[start:start + size] for start in range(0, len(students), size)]
-
-
 def pending_students(course: Path, dirs: dict, assignment: str, pattern: str, force: bool):
     submitted = sorted(p.parent.name for p in (course / dirs["submitted"]).glob(f"*/{assignment}")
                        if p.is_dir() and fnmatch.fnmatch(p.parent.name, pattern))
@@ -70,71 +87,337 @@ def pending_students(course: Path, dirs: dict, assignment: str, pattern: str, fo
     return [s for s in submitted if not (course / dirs["autograded"] / s / assignment).exists()]
 
 
-def prepare_worker(course: Path, folder: Path, dirs: dict, assignment: str, students) -> None:
-    folder.mkdir(parents=True)
-    shutil.copy(course / "nbgrader_config.py", folder)
-    for kind in ("source", "release"):
-        if (course / dirs[kind]).exists():
-            os.symlink(course / dirs[kind], folder / dirs[kind])
-    with sqlite3.connect(course / "gradebook.db") as term, \
-            sqlite3.connect(folder / "gradebook.db") as copy:
-        term.backup(copy)  # a consistent snapshot, even of a database in use
-    for student in students:
-        shutil.copytree(course / dirs["submitted"] / student / assignment,
-                        folder / dirs["submitted"] / student / assignment, symlinks=True)
+
+def config_overrides(arguments: list[str]) -> dict:
+    """``--Class.trait=value`` arguments (after ``--``) as ``{"Class": {"trait": value}}``."""
+    import ast
+
+    overrides: dict = {}
+    for argument in arguments:
+        name, equals, text = argument.removeprefix("--").partition("=")
+        section, dot, trait = name.partition(".")
+        if not (argument.startswith("--") and equals and dot and section and trait):
+            raise ValueError(f"expected --Class.trait=value after --, got {argument!r}")
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            value = text
+        overrides.setdefault(section, {})[trait] = value
+    return overrides
 
 
-def run_worker(folder: Path, assignment: str, force: bool, extra: list[str], log: Path) -> int:
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
-    command = [sys.executable, "-m", "nbgrader", "autograde", assignment,
-               f"--CourseDirectory.root={folder}",
-               f"--CourseDirectory.db_url=sqlite:///{folder}/gradebook.db",
-               *(["--force"] if force else []), *extra]
-    with open(log, "w") as handle:
-        return subprocess.run(command, cwd=folder, env=env, stdout=handle,
-                              stderr=subprocess.STDOUT).returncode
+# --------------------------------------------------------------------------- task data
 
 
-def merge(course: Path, folder: Path, dirs: dict, assignment: str, students) -> list[str]:
-    """Copy the worker's results for ``students`` into the term; returns those merged."""
+def read_folder(folder: Path, limit: int = MAX_FILE_BYTES) -> dict[str, bytes]:
+    """Every regular file below ``folder`` (no links, nothing over ``limit``) as bytes."""
+    files = {}
+    for path in sorted(folder.rglob("*")):
+        if SKIPPED_NAMES & set(path.parts) or path.is_symlink() or not path.is_file():
+            continue
+        if path.stat().st_size <= limit:
+            files[path.relative_to(folder).as_posix()] = path.read_bytes()
+    return files
+
+
+def write_folder(folder: Path, files: dict[str, bytes]) -> None:
+    for name, data in files.items():
+        target = (folder / name).resolve()
+        if folder.resolve() not in target.parents:
+            raise ValueError(f"refusing to write {name!r} outside {folder}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+
+@dataclass(frozen=True)
+class CourseBundle:
+    """What every task of one problem set needs: configuration and source, as bytes."""
+
+    assignment: str
+    config: bytes
+    source: dict = field(hash=False)
+    overrides: dict = field(hash=False, default_factory=dict)  # --Class.trait=value, per run
+    digest: str = ""
+
+    @classmethod
+    def from_course(cls, course: Path, dirs: dict, assignment: str,
+                    overrides: dict | None = None) -> "CourseBundle":
+        config = (course / "nbgrader_config.py").read_bytes()
+        source = read_folder(course / dirs["source"] / assignment)
+        overrides = overrides or {}
+        digest = hashlib.sha256(config + repr(sorted(overrides.items())).encode())
+        for name in sorted(source):
+            digest.update(name.encode() + b"\0" + hashlib.sha256(source[name]).digest())
+        return cls(assignment, config, source, overrides, digest.hexdigest())
+
+
+# --------------------------------------------------------------------------- worker side
+
+_GRADERS: dict[str, "WarmGrader"] = {}
+_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autograder")  # ours, long-lived
+_LOCK = threading.Lock()
+
+
+class WarmGrader:
+    """A course folder on this worker for one problem set, with its gradebook made once."""
+
+    def __init__(self, bundle: CourseBundle):
+        from nbgrader.apps import NbGraderAPI
+        from traitlets.config.loader import PyFileConfigLoader
+
+        from autograder import confine
+
+        self.bundle = bundle
+        self.folder = Path(tempfile.mkdtemp(prefix=f"autograder-{bundle.assignment}-"))
+        (self.folder / "nbgrader_config.py").write_bytes(bundle.config)
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(self.folder)).load_config()
+        for section, traits in bundle.overrides.items():
+            for trait, value in traits.items():
+                setattr(config[section], trait, value)
+        required = config.SandboxAutograde.get("require_confinement", True)
+        if required and confine.landlock_abi() < 1:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise RefusedWork(f"worker on {os.uname().nodename} (pid {os.getpid()}) cannot confine "
+                              "student code (no Landlock, Linux >= 5.13 needed): refusing to grade")
+        config.CourseDirectory.root = str(self.folder)
+        config.CourseDirectory.db_url = f"sqlite:///{self.folder}/gradebook.db"
+        self.dirs = {"source": config.CourseDirectory.get("source_directory", "source"),
+                     "submitted": "submitted", "autograded": "autograded"}
+        write_folder(self.folder / self.dirs["source"] / bundle.assignment, bundle.source)
+        os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent),
+                                              os.environ.get("PATH", "")])  # nbgrader runs alembic
+        self.api = NbGraderAPI(config=config)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            made = self.api.generate_assignment(bundle.assignment)
+        if not made.get("success"):
+            raise RuntimeError(f"generate_assignment failed on the worker:\n{made.get('error', '')[-2000:]}")
+
+    def grade(self, student: str, files: dict[str, bytes]) -> dict:
+        from nbgrader.api import Gradebook, MissingEntry
+
+        assignment = self.bundle.assignment
+        for kind in ("submitted", "autograded"):
+            shutil.rmtree(self.folder / kind / student, ignore_errors=True)
+        submission = self.folder / "submitted" / student / assignment
+        submission.mkdir(parents=True)
+        write_folder(submission, files)
+        started = time.monotonic()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            outcome = self.api.autograde(assignment, student, force=True, create=True)
+        result = {"student": student, "assignment": assignment, "ok": bool(outcome.get("success")),
+                  "error": (outcome.get("error") or "")[-2000:], "seconds": time.monotonic() - started,
+                  "worker_pid": os.getpid(), "notebooks": {}, "files": {}}
+        try:
+            with Gradebook(f"sqlite:///{self.folder}/gradebook.db") as gradebook:
+                done = gradebook.find_submission(assignment, student)
+                result["timestamp"] = done.timestamp.isoformat() if done.timestamp else None
+                for notebook in done.notebooks:
+                    result["notebooks"][notebook.name] = {
+                        "late_penalty": notebook.late_submission_penalty,
+                        "grades": {g.name: [g.auto_score, g.needs_manual_grade] for g in notebook.grades},
+                        "comments": {c.name: c.auto_comment for c in notebook.comments},
+                    }
+        except MissingEntry:
+            result["ok"] = False
+        graded = self.folder / "autograded" / student / assignment
+        if graded.is_dir():
+            result["files"] = read_folder(graded)
+        return result
+
+
+def grade_submission(bundle: CourseBundle, student: str, files: dict[str, bytes],
+                     task_id: str = "") -> dict:
+    """The task: grade one submission on this worker (Dask calls this). It first tells the
+    scheduler it has started, so that a worker death is charged only to a task that ran."""
+    try:
+        from distributed import get_worker
+
+        get_worker().log_event(STARTED_TOPIC, {"task_id": task_id})
+    except ValueError:  # not on a Dask worker (called directly)
+        pass
+
+    def work():
+        with _LOCK:
+            grader = _GRADERS.get(bundle.digest)
+            if grader is None:
+                grader = _GRADERS[bundle.digest] = WarmGrader(bundle)
+            return grader.grade(student, files)
+
+    return _THREAD.submit(work).result()
+
+
+# --------------------------------------------------------------------------- the one writer
+
+
+def course_id(course: Path) -> str:
+    """The course's ``CourseDirectory.course_id`` (``""`` when unset, nbgrader's default)."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    return str(config.CourseDirectory.get("course_id", ""))
+
+
+def write_result(course: Path, db_url: str, dirs: dict, result: dict) -> None:
+    """Write one graded submission into the term: gradebook rows, then the autograded files."""
+    from datetime import datetime
+
+    from nbgrader.api import Gradebook
+
+    assignment, student = result["assignment"], result["student"]
+    with warnings.catch_warnings(), Gradebook(db_url, course_id(course)) as term:
+        warnings.simplefilter("ignore")
+        term.update_or_create_student(student)
+        stamp = result.get("timestamp")
+        submission = term.update_or_create_submission(
+            assignment, student, timestamp=datetime.fromisoformat(stamp) if stamp else None)
+        for name, notebook in result["notebooks"].items():
+            into = term.find_submission_notebook(name, assignment, student)
+            into.late_submission_penalty = notebook["late_penalty"]
+            for grade_name, (auto_score, needs_manual) in notebook["grades"].items():
+                grade = term.find_grade(grade_name, name, assignment, student)
+                grade.auto_score, grade.needs_manual_grade = auto_score, needs_manual
+            for comment_name, text in notebook["comments"].items():
+                term.find_comment(comment_name, name, assignment, student).auto_comment = text
+        del submission
+        term.db.commit()
+    destination = course / dirs["autograded"] / student / assignment
+    if destination.exists():
+        shutil.rmtree(destination)
+    destination.mkdir(parents=True)
+    write_folder(destination, result["files"])
+
+
+def write_failure(course: Path, db_url: str, dirs: dict, assignment: str, student: str,
+                  reason: str) -> None:
+    """A submission that could not be graded: 0 on every autograded cell, with the reason."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    merged = []
-    with warnings.catch_warnings(), Gradebook(f"sqlite:///{folder}/gradebook.db") as worker, \
-            Gradebook(f"sqlite:///{course}/gradebook.db") as term:
-        warnings.simplefilter("ignore")  # SQLAlchemy's warnings about nbgrader's own session use
-        for student in students:
-            graded = folder / dirs["autograded"] / student / assignment
-            try:
-                done = worker.find_submission(assignment, student)
-            except MissingEntry:
+    with warnings.catch_warnings(), Gradebook(db_url, course_id(course)) as term:
+        warnings.simplefilter("ignore")
+        term.update_or_create_student(student)
+        submission = term.update_or_create_submission(assignment, student)
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                try:
+                    term.find_solution_cell(grade.name, notebook.name, assignment)
+                    continue  # an answer graded by hand: the instructor can still grade it
+                except MissingEntry:
+                    pass
+                if grade.cell_type == "code":  # an autograded test cell
+                    grade.auto_score, grade.needs_manual_grade = 0.0, False
+        term.db.commit()
+    destination = course / dirs["autograded"] / student / assignment
+    destination.mkdir(parents=True, exist_ok=True)
+    (destination / "GRADING-FAILED.txt").write_text(reason + "\n")
+
+
+# --------------------------------------------------------------------------- the client
+
+
+@dataclass
+class Summary:
+    graded: list = field(default_factory=list)
+    retried: list = field(default_factory=list)
+    failed: dict = field(default_factory=dict)  # student -> reason
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        return (f"graded {len(self.graded)}, retried {len(self.retried)}, failed {len(self.failed)}"
+                f" in {self.seconds:.1f} s")
+
+
+def grade_class(client, course: Path, assignment: str, students: list[str], *, db_url: str,
+                max_crashes: int = 3, task_timeout: float = 900.0, progress=None,
+                on_submit=None, log=None, overrides: dict | None = None) -> Summary:
+    """Grade ``students`` on ``client``'s workers, one task per idle worker; write each result."""
+    dirs = course_directories(course)
+    bundle = CourseBundle.from_course(course, dirs, assignment, overrides)
+    shipped = client.scatter(bundle, broadcast=True)
+    summary, crashes, uncharged, start = Summary(), {}, {}, time.monotonic()
+    pending = list(students)
+    in_flight: dict = {}  # future -> (student, worker address, deadline, task id)
+    refusing, dead = set(), {}  # workers that refused; address -> when its worker was seen to die
+    while pending or in_flight:
+        busy = {entry[1] for entry in in_flight.values()}
+        recently_dead = {w for w, when in dead.items() if time.monotonic() - when < 30}
+        workers = [w for w in client.scheduler_info()["workers"]
+                   if w not in busy | refusing | recently_dead]
+        while pending and workers:
+            student, worker = pending.pop(0), workers.pop(0)
+            files = read_folder(course / dirs["submitted"] / student / assignment)
+            task_id = f"grade-{assignment}-{student}-{time.monotonic_ns()}"
+            future = client.submit(grade_submission, shipped, student, files, task_id,
+                                   workers=[worker], allow_other_workers=False, pure=False,
+                                   key=task_id)
+            in_flight[future] = (student, worker, time.monotonic() + task_timeout, task_id)
+            if on_submit:
+                on_submit(student, worker, task_id)
+        if not in_flight:
+            if refusing and len(refusing) >= len(client.scheduler_info()["workers"]):
+                for student in pending:
+                    summary.failed[student] = "no worker can confine student code"
+                break
+            time.sleep(0.2)  # waiting for workers (a nanny restarting one, a cluster scaling up)
+            continue
+        done = {future for future in in_flight if future.done()}
+        if not done:
+            time.sleep(0.1)
+        now = time.monotonic()
+        for future in list(in_flight):
+            student, worker, deadline, task_id = in_flight[future]
+            if future not in done and now < deadline:
                 continue
-            if not graded.is_dir():
-                continue
-            who = worker.find_student(student)
-            term.update_or_create_student(student, first_name=who.first_name,
-                                          last_name=who.last_name, email=who.email,
-                                          lms_user_id=who.lms_user_id)
-            term.update_or_create_submission(assignment, student, timestamp=done.timestamp)
-            for notebook in done.notebooks:
-                into = term.find_submission_notebook(notebook.name, assignment, student)
-                into.late_submission_penalty = notebook.late_submission_penalty
-                for grade in notebook.grades:
-                    target = term.find_grade(grade.name, notebook.name, assignment, student)
-                    target.auto_score = grade.auto_score
-                    target.needs_manual_grade = grade.needs_manual_grade
-                for comment in notebook.comments:
-                    target = term.find_comment(comment.name, notebook.name, assignment, student)
-                    target.auto_comment = comment.auto_comment
-            term.db.commit()
-            destination = course / dirs["autograded"] / student / assignment
-            if destination.exists():
-                shutil.rmtree(destination)
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(graded), str(destination))
-            merged.append(student)
-    return merged
+            del in_flight[future]
+            crash, worker_died = None, False
+            if future not in done:
+                future.cancel()
+                crash = f"did not finish within {task_timeout:g} s"
+            else:
+                try:
+                    result = future.result()
+                except RefusedWork as exc:
+                    refusing.add(worker)
+                    pending.insert(0, student)
+                    print(f"worker {worker} refused: {exc}", file=sys.stderr)
+                    continue
+                except Exception as exc:  # noqa: BLE001 - a dead worker, a lost connection, ...
+                    worker_died = type(exc).__name__ == "KilledWorker"
+                    crash = (f"its worker {worker} died while grading it" if worker_died else
+                             f"{type(exc).__name__}: {str(exc)[:300]}")
+                else:
+                    if result["ok"]:
+                        write_result(course, db_url, dirs, result)
+                        summary.graded.append(student)
+                        if progress:
+                            progress.update(1)
+                        continue
+                    crash = "nbgrader could not grade it: " + result["error"][-500:]
+            if log:
+                log(f"{student} on {worker}: {crash}")
+            if worker_died:
+                dead[worker] = time.monotonic()  # a nanny restarts it under a new address
+                started = {event.get("task_id") for _, event in client.get_events(STARTED_TOPIC)
+                           if isinstance(event, dict)}
+                if task_id not in started:  # its worker died before it began: not its fault
+                    uncharged[student] = uncharged.get(student, 0) + 1
+                    if uncharged[student] <= MAX_UNCHARGED:
+                        pending.insert(0, student)
+                        continue
+            crashes[student] = crashes.get(student, 0) + 1
+            if crashes[student] >= max_crashes:
+                reason = (f"{student}'s {assignment} stopped the grading process {crashes[student]} "
+                          f"times (last: {crash}); graded 0. Ask the instructor to look at it.")
+                write_failure(course, db_url, dirs, assignment, student, reason)
+                summary.failed[student] = reason
+                if progress:
+                    progress.update(1)
+            else:
+                summary.retried.append(student)
+                pending.insert(0, student)
+    summary.seconds = time.monotonic() - start
+    return summary
 
 
 def main(argv=None) -> int:
@@ -144,62 +427,57 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder.parallel",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("assignment")
+    parser.add_argument("--course", type=Path, default=Path.cwd(), help="the term's course folder")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="parallel nbgrader processes (default: one per CPU)")
-    parser.add_argument("--course", type=Path, default=Path.cwd(),
-                        help="the term's course folder (default: the current folder)")
+                        help="LocalCluster workers (one process each; ignored with --scheduler)")
+    parser.add_argument("--scheduler", help="address of a running Dask scheduler")
+    parser.add_argument("--db-url", help="the term's gradebook (default: sqlite:///COURSE/gradebook.db)")
     parser.add_argument("--student", default="*", help="only students matching this pattern")
     parser.add_argument("--force", action="store_true", help="regrade graded submissions")
-    parser.add_argument("--batch-size", type=int, default=None,
-                        help="submissions per nbgrader run (default: about 4 batches per worker)")
+    parser.add_argument("--max-crashes", type=int, default=3)
+    parser.add_argument("--task-timeout", type=float, default=900.0,
+                        help="seconds one submission may take on a worker, in all")
     args = parser.parse_args(argv)
-
+    try:
+        overrides = config_overrides(extra)
+    except ValueError as exc:
+        parser.error(str(exc))
     course = args.course.expanduser().resolve()
-    if not (course / "nbgrader_config.py").is_file() or not (course / "gradebook.db").is_file():
-        parser.error(f"{course} needs nbgrader_config.py and gradebook.db (run nbgrader "
-                     "generate_assignment there first)")
+    db_url = args.db_url or f"sqlite:///{course}/gradebook.db"
+    if not (course / "nbgrader_config.py").is_file():
+        parser.error(f"{course} has no nbgrader_config.py")
     dirs = course_directories(course)
     students = pending_students(course, dirs, args.assignment, args.student, args.force)
     if not students:
         print(f"nothing to grade for {args.assignment} (use --force to regrade)")
         return 0
-    groups = batches(students, args.workers, args.batch_size)
-    workers = max(1, min(args.workers, len(groups)))
-    work = course / WORKDIR
-    if work.exists():
-        shutil.rmtree(work)
-    (work / "logs").mkdir(parents=True)
-    start = time.monotonic()
-    print(f"autograding {len(students)} submissions of {args.assignment}: {len(groups)} "
-          f"batch(es) in {workers} process(es)...", flush=True)
-    graded, codes, lock = [], [], threading.Lock()
+    import dask
+    from distributed import Client, LocalCluster
+    from tqdm import tqdm
 
-    def grade(index: int) -> None:
-        folder = work / f"batch-{index:03d}"
-        with lock:  # the snapshot of the gradebook is taken between merges
-            prepare_worker(course, folder, dirs, args.assignment, groups[index])
-        code = run_worker(folder, args.assignment, args.force, extra,
-                          work / "logs" / f"{folder.name}.log")
-        with lock:  # one writer at a time
-            codes.append(code)
-            graded.extend(merge(course, folder, dirs, args.assignment, groups[index]))
-            shutil.rmtree(folder)
-            print(f"  batch {index + 1}/{len(groups)} done: {len(graded)} of {len(students)} "
-                  f"graded ({time.monotonic() - start:.0f} s)", flush=True)
-
-    with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(grade, range(len(groups))))
-    missing = sorted(set(students) - set(graded))
-    seconds = time.monotonic() - start
-    print(f"graded {len(graded)} of {len(students)} submissions in {seconds:.1f} s "
-          f"({seconds / len(students):.2f} s each, {workers} process{'es' if workers > 1 else ''}); "
-          f"logs in {work / 'logs'}")
-    if missing or any(codes):
-        print(f"NOT graded (see the logs): {', '.join(missing) or 'none'}; worker exit codes "
-              f"{codes}", file=sys.stderr)
-        return 1
-    return 0
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = None if args.scheduler else LocalCluster(
+            n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None,
+            env={"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+        with Client(args.scheduler or cluster) as client:
+            print(f"autograding {len(students)} submissions of {args.assignment} on "
+                  f"{len(client.scheduler_info()['workers'])} Dask worker(s)...", flush=True)
+            with tqdm(total=len(students), unit="submission", file=sys.stdout) as bar:
+                summary = grade_class(client, course, args.assignment, students, db_url=db_url,
+                                      max_crashes=args.max_crashes, task_timeout=args.task_timeout,
+                                      progress=bar, log=lambda text: bar.write(text, file=sys.stderr),
+                                      overrides=overrides)
+        if cluster is not None:
+            cluster.close()
+    print(summary.line())
+    for student, reason in summary.failed.items():
+        print(f"  FAILED {student}: {reason}")
+    return 0 if set(summary.graded) | set(summary.failed) == set(students) else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the module's own copy, not __main__'s: Dask pickles functions of __main__ by value,
+    # with their globals (a thread pool, a lock), and functions of a module by reference.
+    from autograder.parallel import main as module_main
+
+    sys.exit(module_main())

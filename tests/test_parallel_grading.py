@@ -1,4 +1,4 @@
-"""Grading on Dask (autograder.distributed), with real Dask processes and a real database.
+"""Grading on Dask (autograder.parallel), with real Dask processes and a real database.
 
 - the command grades a class on a LocalCluster of worker processes into the term's SQLite
   gradebook: every bank submission gets exactly the marks the serial pipeline gives it;
@@ -85,7 +85,7 @@ def _check_marks(found: dict) -> None:
 
 def test_command_grades_a_class_on_a_local_cluster(tmp_path):
     course, students = _term(tmp_path)
-    done = run([sys.executable, "-m", "autograder.distributed", ASSIGNMENT, "--workers", "2",
+    done = run([sys.executable, "-m", "autograder.parallel", ASSIGNMENT, "--workers", "2",
                 "--course", course], course, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "graded 3, retried 0, failed 0" in done.stdout, done.stdout[-2000:]
@@ -107,7 +107,7 @@ def test_a_worker_killer_is_charged_alone_and_graded_zero(tmp_path):
     import dask
     from distributed import Client, LocalCluster
 
-    from autograder.distributed import STARTED_TOPIC, grade_class
+    from autograder.parallel import STARTED_TOPIC, grade_class
 
     course, students = _term(tmp_path)
     shutil.copytree(course / "submitted" / "solution", course / "submitted" / "killer")
@@ -154,7 +154,7 @@ def test_a_worker_killer_is_charged_alone_and_graded_zero(tmp_path):
 
 def test_a_worker_without_confinement_refuses(tmp_path, monkeypatch):
     from autograder import confine
-    from autograder.distributed import CourseBundle, RefusedWork, WarmGrader
+    from autograder.parallel import CourseBundle, RefusedWork, WarmGrader
     from autograder.parallel import course_directories
 
     course = make_course(tmp_path / "term", (ASSIGNMENT,))
@@ -210,7 +210,7 @@ def postgres():
 
 def test_gradebook_on_a_postgresql_server(tmp_path, postgres):
     course, students = _term(tmp_path, db_url=postgres)
-    done = run([sys.executable, "-m", "autograder.distributed", ASSIGNMENT, "--workers", "2",
+    done = run([sys.executable, "-m", "autograder.parallel", ASSIGNMENT, "--workers", "2",
                 "--course", course, "--db-url", postgres], course, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     found = _scores(postgres, students)
