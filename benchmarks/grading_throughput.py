@@ -1,22 +1,24 @@
-"""Grading throughput: a class of N submissions of PS1, autograded in parallel processes.
+"""Grading throughput: a class of N submissions of PS1, serially by nbgrader and on Dask workers.
 
     .venv/bin/python benchmarks/grading_throughput.py                   # 300 submissions
-    .venv/bin/python benchmarks/grading_throughput.py --students 60 --workers 1 --workers 2
+    .venv/bin/python benchmarks/grading_throughput.py --students 60 --workers 1 --workers 2 --serial
 
 Target (docs/instructor.md): 300 submissions of one problem set in under 30 minutes on a
 2-core machine. The class is drawn, with a fixed seed, from the PS1 submission bank the way a
 real class looks: mostly correct work in several styles and plausible mistakes, a few blank,
 crashing or tampering notebooks, and about 1 % that hang (an infinite loop costs its timeout,
 30 s per cell and 10 s per check here, as in nbgrader_config.py). Each run is a fresh temporary
-course: ``nbgrader generate_assignment``, then ``python -m autograder.parallel`` with
-``--workers`` processes (repeat the option to compare). Grading data never touches the
-repository. The last line reads ``RESULT ...``: seconds for the class, seconds per submission,
-and the projected minutes for 300.
+course: ``nbgrader generate_assignment``, then ``python -m autograder.parallel`` (Dask, a
+LocalCluster) with ``--workers`` processes (repeat the option to compare), and with ``--serial``
+the peer an instructor would otherwise use: plain ``nbgrader autograde`` of the whole class in one
+call. Grading data never touches the repository. The last line reads ``RESULT ...``: seconds for
+the class, submissions per second, and the projected minutes for 300.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
 import subprocess
@@ -61,6 +63,7 @@ def class_list(count: int, seed: int = 2025) -> list[str]:
 
 
 def grade_class(entries: list[str], workers: int) -> dict:
+    """Grade the class with ``workers`` Dask workers, or serially with nbgrader when 0."""
     bank = build.load_bank("ps1")
     with tempfile.TemporaryDirectory(prefix="mlpkit-throughput-") as folder:
         course = make_course(Path(folder) / "course")
@@ -80,9 +83,13 @@ def grade_class(entries: list[str], workers: int) -> dict:
                                         ROOT / "solutions" / "ps1" / "ps1.ipynb",
                                         course / "submitted", "ps1", str(course))
         start = time.monotonic()
-        done = subprocess.run([sys.executable, "-m", "autograder.parallel", "ps1",
-                               "--workers", str(workers)], cwd=course, capture_output=True,
-                              text=True)
+        if workers:
+            command = [sys.executable, "-m", "autograder.parallel", "ps1", "--workers", str(workers)]
+        else:
+            command = [str(Path(sys.executable).parent / "nbgrader"), "autograde", "ps1"]
+        path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"  # nbgrader's alembic
+        done = subprocess.run(command, cwd=course, capture_output=True, text=True,
+                              env=dict(os.environ, PATH=path))
         seconds = time.monotonic() - start
         graded = scores(course, "ps1", names) if done.returncode == 0 else {}
         wrong = 0
@@ -101,21 +108,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--students", type=int, default=300)
     parser.add_argument("--workers", type=int, action="append",
-                        help="parallel processes (repeat to compare; default: 2)")
+                        help="Dask workers (repeat to compare; default: 2)")
+    parser.add_argument("--serial", action="store_true",
+                        help="also grade with plain `nbgrader autograde` (the peer)")
     args = parser.parse_args()
     entries = class_list(args.students)
     counts = {k: sum(kind(e) == k if e != "blank" else k == "blank" for e in entries) for k in MIX}
     print(f"class of {args.students}: {counts}", flush=True)
     results = []
-    for workers in args.workers or [2]:
+    for workers in ([0] if args.serial else []) + (args.workers or [2]):
         run = grade_class(entries, workers)
         per = run["seconds"] / args.students
-        print(f"workers={workers}: {run['seconds']:.0f} s for {args.students} submissions "
+        label = f"dask{workers}" if workers else "serial_nbgrader"
+        print(f"{label}: {run['seconds']:.0f} s for {args.students} submissions "
               f"({per:.2f} s each; {300 * per / 60:.1f} min for 300); exit {run['returncode']}; "
               f"cells graded differently from the bank: {run['wrong_cells']}; "
               f"{' '.join(run['summary'])}", flush=True)
-        results.append(f"workers{workers}_seconds={run['seconds']:.0f} "
-                       f"workers{workers}_min_per_300={300 * per / 60:.1f}")
+        results.append(f"{label}_seconds={run['seconds']:.0f} {label}_per_s={1 / per:.2f} "
+                       f"{label}_min_per_300={300 * per / 60:.1f}")
     print("RESULT " + " ".join(results))
 
 
