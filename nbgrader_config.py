@@ -5,6 +5,10 @@ with grader-side checks (solutions/<ps>/checks.py), never inside the student's k
 student code could forge the verdict. See docs/dev/grading-format.md.
 """
 
+import sys
+from pathlib import Path
+
+import nbgrader
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
@@ -20,7 +24,9 @@ from nbgrader.preprocessors import (
 )
 
 from autograder.feedback import HiddenCheckFeedback
+from autograder.mathjax import TEMPLATES, LocalMathJax
 from autograder.preprocessor import SandboxAutograde
+from autograder.repair import RepairingExporter
 from autograder.sanitize import EscapeStudentMarkup, TrustedCellMetadata
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
@@ -38,6 +44,12 @@ c.CourseDirectory.ignore = [
     "checks.py",
     "rubric.md",
 ]
+
+# Every submission is read through RepairingExporter: a file that is valid JSON but not valid
+# nbformat is repaired where that is safe (one log line says what), and a file that cannot be
+# read is graded 0 with the reason in the student's feedback. No student is ever left ungraded
+# and the run goes on for the others.
+c.Autograde.exporter_class = RepairingExporter
 
 # A deleted test cell is put back (and graded) instead of scoring 0 and needing a manual grade.
 c.OverwriteCells.add_missing_cells = True
@@ -70,6 +82,9 @@ c.Autograde.autograde_preprocessors = [
     AssignLatePenalties,
     CheckCellMetadata,
 ]
+# Every wait has an overall deadline: a cell, a check and the whole notebook (replays after a
+# crash included). Worst case for one notebook (docs/instructor.md, "How long one notebook can
+# take"): notebook_timeout + 11 s of clean-up.
 c.SandboxAutograde.cell_timeout = 30  # seconds per code cell
 c.SandboxAutograde.check_timeout = 10  # seconds per graded check
 c.SandboxAutograde.notebook_timeout = 600  # seconds per notebook, all cells and checks
@@ -81,5 +96,16 @@ c.SandboxAutograde.require_confinement = True
 # `nbgrader generate_feedback`: True shows each hidden check's message (its inputs and expected
 # value), as nbgrader shows hidden tests; False keeps only the verdict and the kind of failure.
 # Per run: nbgrader generate_feedback ps1 --HiddenCheckFeedback.show_details=False
-c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HiddenCheckFeedback]
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HiddenCheckFeedback,
+                                    LocalMathJax]
 c.HiddenCheckFeedback.show_details = True
+# Feedback pages typeset formulas offline: MathJax from feedback/mathjax/ (copied there once),
+# through nbgrader's feedback template with that one change (autograder/templates/). Only for the
+# `nbgrader generate_feedback` command: HTMLExporter's settings are global, and the formgrader
+# renders submissions with its own template (its "generate feedback" button keeps the CDN).
+if "generate_feedback" in sys.argv[1:3]:
+    c.HTMLExporter.template_name = "course_feedback"
+    c.HTMLExporter.template_file = "course_feedback.html.j2"
+    c.HTMLExporter.extra_template_basedirs = [
+        str(TEMPLATES), str(Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" /
+                            "templates")]

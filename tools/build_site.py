@@ -19,7 +19,8 @@ another host (nbconvert's require.js, widget manager and Mermaid loaders are lef
 local, and the build fails if a remote reference is left). A lecture that raises an error fails
 the build.
 
-Needs nbconvert, nbclient and jupyter-server-mathjax (the ``dev`` extra).
+Needs nbconvert, nbclient and jupyter-server-mathjax (the ``grader`` extra); the MathJax helpers are
+``autograder.mathjax``, shared with the feedback pages.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import html
-import json
 import os
 import re
 import shutil
@@ -42,9 +42,11 @@ import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.filters import markdown2html
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from the course
+from autograder.mathjax import copy_mathjax, mathjax_head  # noqa: E402  (one local MathJax)
+
 ROOT = Path(__file__).resolve().parents[1]
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"  # the configuration the package ships
 # Tags that make a browser fetch something: <script src>, <link href>, <img src>, CSS url()/@import.
 REMOTE_REFERENCE = re.compile(
     r"""<(?:script|img|iframe|source|embed)\b[^>]*\bsrc\s*=\s*["']?(?:https?:)?//"""
@@ -112,35 +114,6 @@ table.overview th, table.overview td { border-bottom: 1px solid #e4e4e4; padding
   text-align: left; vertical-align: top; }
 footer { margin-top: 3em; color: #666; font-size: 0.9em; }
 """
-
-
-def mathjax_head(prefix: str) -> str:
-    """MathJax 2 from ``{prefix}mathjax/``, configured for the STIX web fonts it ships."""
-    config = {
-        "tex2jax": {"inlineMath": [["$", "$"], ["\\(", "\\)"]],
-                    "displayMath": [["$$", "$$"], ["\\[", "\\]"]],
-                    "processEscapes": True, "processEnvironments": True},
-        "TeX": {"equationNumbers": {"autoNumber": "AMS", "useLabelIds": True}},
-        "displayAlign": "center", "messageStyle": "none",
-        "HTML-CSS": {"availableFonts": [], "imageFont": None, "preferredFont": None,
-                     "webFont": "STIX-Web", "linebreaks": {"automatic": True}},
-    }
-    return (f'<script type="text/x-mathjax-config">MathJax.Hub.Config({json.dumps(config)});'
-            f'</script>\n<script src="{prefix}mathjax/MathJax.js?config={MATHJAX_CONFIG}">'
-            "</script>")
-
-
-def copy_mathjax(target: Path) -> None:
-    """Copy MathJax 2 (jupyter-server-mathjax) without its 2 MB of translations."""
-    try:
-        import jupyter_server_mathjax
-    except ImportError as error:
-        raise SystemExit("the site needs a local MathJax: pip install jupyter-server-mathjax "
-                         "(part of the dev extra)") from error
-    source = Path(jupyter_server_mathjax.__file__).parent / "static"
-    shutil.copytree(source, target, dirs_exist_ok=True,
-                    ignore=lambda folder, names: [n for n in names if Path(folder) == source
-                                                  and n == "localization"])
 
 
 # --------------------------------------------------------------------------- reading notebooks

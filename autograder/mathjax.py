@@ -1,0 +1,83 @@
+"""MathJax served from the course's own files, so formulas typeset offline.
+
+nbgrader's feedback pages (and nbconvert's) load MathJax 2 from a CDN: offline, a student or an
+instructor sees raw LaTeX. The ``jupyter-server-mathjax`` package (the ``grader`` extra) ships
+MathJax 2; this module copies it next to the pages that need it and writes the ``<script>`` tags
+that load it. ``tools/build_site.py`` uses it for the offline site, :class:`LocalMathJax` for the
+feedback of ``nbgrader generate_feedback``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Unicode
+
+CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"  # a configuration the package ships
+FOLDER = "mathjax"  # the copy's folder name, beside the pages (or at the feedback folder's root)
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def mathjax_folder() -> Path:
+    """The installed MathJax 2 (SystemExit with the install command when it is missing)."""
+    try:
+        import jupyter_server_mathjax
+    except ImportError as error:
+        raise SystemExit("a local MathJax needs jupyter-server-mathjax: pip install -e '.[grader]'") \
+            from error
+    return Path(jupyter_server_mathjax.__file__).parent / "static"
+
+
+def copy_mathjax(target: Path) -> None:
+    """Copy MathJax 2 into ``target`` (without its 2 MB of translations); no-op when present."""
+    source = mathjax_folder()
+    if (target / "MathJax.js").is_file():
+        return
+    shutil.copytree(source, target, dirs_exist_ok=True,
+                    ignore=lambda folder, names: [n for n in names if Path(folder) == source
+                                                  and n == "localization"])
+
+
+def mathjax_head(prefix: str, fallback: str = "") -> str:
+    """``<script>`` tags loading MathJax 2 from ``{prefix}mathjax/`` (STIX web fonts it ships).
+    With ``fallback`` (a URL), a page whose local copy is missing loads MathJax from there."""
+    config = {
+        "tex2jax": {"inlineMath": [["$", "$"], ["\\(", "\\)"]],
+                    "displayMath": [["$$", "$$"], ["\\[", "\\]"]],
+                    "processEscapes": True, "processEnvironments": True},
+        "TeX": {"equationNumbers": {"autoNumber": "AMS", "useLabelIds": True}},
+        "displayAlign": "center", "messageStyle": "none",
+        "HTML-CSS": {"availableFonts": [], "imageFont": None, "preferredFont": None,
+                     "webFont": "STIX-Web", "linebreaks": {"automatic": True}},
+    }
+    head = (f'<script type="text/x-mathjax-config">MathJax.Hub.Config({json.dumps(config)});'
+            f'</script>\n<script src="{prefix}{FOLDER}/MathJax.js?config={CONFIG}"></script>')
+    if fallback:
+        head += ("\n<script>window.MathJax || document.write('<script src=\"" + fallback +
+                 "\"><\\/script>');</script>")
+    return head
+
+
+class LocalMathJax(NbGraderPreprocessor):
+    """For ``nbgrader generate_feedback``: feedback pages load MathJax from the feedback folder.
+
+    Copies MathJax once into ``<feedback folder>/mathjax/`` and hands the page template (the
+    course's ``course_feedback``, nbgrader's feedback template with this one change) the tags
+    that load it from there, falling back to nbgrader's CDN when the copy is not beside the page
+    (a student who received only the HTML file, online)."""
+
+    cdn = Unicode("https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/latest.js?config=TeX-AMS_CHTML-full,Safe",
+                  help="where a page without the local copy loads MathJax from").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        from nbgrader.coursedir import CourseDirectory
+
+        coursedir = CourseDirectory(config=self.config)
+        root = Path(coursedir.root or ".").resolve()
+        copy_mathjax(root / coursedir.feedback_directory / FOLDER)
+        # feedback/<student>/<assignment>/<notebook>.html: the copy is two folders up
+        resources["course_mathjax"] = mathjax_head("../../", fallback=self.cdn)
+        return nb, resources
