@@ -12,8 +12,8 @@ LECTURES = sorted((Path(__file__).resolve().parents[1] / "lectures").glob("[0-9]
 TIMES_FILE = Path(__file__).resolve().parent / "_artifacts" / "lecture_times.json"
 
 
-def test_there_are_six_lectures():
-    assert len(LECTURES) == 6, [p.name for p in LECTURES]
+def test_there_are_seven_lectures():
+    assert len(LECTURES) == 7, [p.name for p in LECTURES]
 
 
 @pytest.mark.parametrize("path", LECTURES, ids=[p.stem for p in LECTURES])
