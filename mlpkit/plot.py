@@ -5,7 +5,11 @@ module), draws into ``ax`` when given one, and otherwise makes a new figure with
 In a notebook the figure shows once, whether the call ends the cell or is assigned
 (see :class:`CourseFigure`).
 
-Conventions: every figure has a title and labelled axes; lines use the Okabe-Ito palette
+It is one module, longer than the course's usual 500 lines, so that the conventions below are
+written once for every picture: they are what tests/test_lecture_figures.py checks.
+
+Conventions: every figure has a title and labelled axes (they also make its text alternative,
+:func:`describe`); no text below 9 pt; lines use the Okabe-Ito palette
 (safe for colour-blind readers) *and* differ by line style and marker, so they survive
 grey-scale printing; continuous data use viridis/cividis, signed data a diverging map
 centred at 0.
@@ -18,14 +22,17 @@ import dataclasses
 import io
 import math
 import numbers
+import textwrap
 from collections.abc import Mapping, Sequence
 
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import colors as mcolors
+from matplotlib import ticker as mticker
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
+from matplotlib.patches import FancyArrowPatch, Patch
+from matplotlib.path import Path as MplPath
 
 from mlpkit._checks import as_real_array, check_callable
 
@@ -64,12 +71,31 @@ class CourseFigure(Figure):
             return
         buffer = io.BytesIO()
         self.savefig(buffer, format="png")
-        titles = [self._suptitle.get_text() if self._suptitle else ""]
-        titles += [ax.get_title() for ax in self.axes]
         display({"image/png": base64.b64encode(buffer.getvalue()).decode("ascii"),
-                 "text/plain": f"<Figure: {next((t for t in titles if t), 'untitled')}>"},
-                raw=True)
+                 "text/plain": describe(self)}, raw=True)
         plt.close(self)
+
+
+def describe(fig: Figure) -> str:
+    """A text alternative of ``fig`` in one line: its titles and what each panel plots.
+
+    Used as the plain-text form of every figure in a notebook (so as the ``alt`` text of the
+    picture on the course's web pages): for ``CourseFigure`` directly, and for any other
+    matplotlib figure once this module is imported in IPython (see the end of the module).
+    """
+    def plain(text: str) -> str:
+        return " ".join(text.replace("$", "").replace("\\", "").split())
+
+    parts = [plain(fig._suptitle.get_text())] if getattr(fig, "_suptitle", None) else []
+    for ax in fig.axes:
+        if not ax.get_visible() or ax.get_label() == "<colorbar>":
+            continue
+        title, x, y = plain(ax.get_title()), plain(ax.get_xlabel()), plain(ax.get_ylabel())
+        axes = f"{y} against {x}" if x and y else (x or y)
+        if title or axes:
+            parts.append(f"{title}: {axes}" if title and axes else title or axes)
+    parts = list(dict.fromkeys(p for p in parts if p))
+    return "Figure. " + "; ".join(parts) if parts else "Figure without title or axis labels"
 
 
 def _figure_and_axes(ax, figsize) -> tuple[Figure, plt.Axes]:
@@ -135,7 +161,7 @@ def error_vs_step(errors: Mapping, *, slopes: Sequence[float] = (1, 2), eps: flo
     y_high = max(positive.max() * 3, 1.0) if positive.size else 1.0
     ax.axhline(eps, color="0.4", linestyle=(0, (1, 2)), linewidth=1)
     ax.annotate(r"machine $\varepsilon$", (h_all.min(), eps), xytext=(2, 3),
-                textcoords="offset points", fontsize=8, color="0.3")
+                textcoords="offset points", fontsize=9, color="0.3")
     # Reference lines over the three largest decades of h, above the data so they do not hide it.
     h_max = h_all.max()
     anchor = positive.max() if positive.size else 1.0
@@ -144,14 +170,15 @@ def error_vs_step(errors: Mapping, *, slopes: Sequence[float] = (1, 2), eps: flo
         ref = 3 * anchor * (h_ref / h_max) ** p
         ax.loglog(h_ref, ref, color="0.55", linestyle=dash, linewidth=1)
         ax.annotate(rf"$\propto h^{{{p:g}}}$", (h_ref[0], ref[0]), xytext=(-4, 0),
-                    textcoords="offset points", ha="right", va="center", fontsize=8,
+                    textcoords="offset points", ha="right", va="center", fontsize=9,
                     color="0.3")
     ax.set_ylim(y_low, y_high)
     ax.set_xlabel("step size h")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc="best", fontsize=8)
+    # Below the axes: the curves and reference lines leave no corner reliably free.
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2, fontsize=9, frameon=False)
     return fig
 
 
@@ -219,7 +246,7 @@ def decision_boundary(predict, X, y, *, resolution: int = 200, margin: float = 0
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     ax.set_title(title)
-    ax.legend(loc="best", fontsize=8, framealpha=0.9)
+    ax.legend(loc="best", fontsize=9, framealpha=0.9)
     return fig
 
 
@@ -300,7 +327,7 @@ def training_curves(history, *, log_loss: bool = True, ax=None,
     ax.grid(True, alpha=0.3)
     # Below the axes: with two y scales no corner is reliably free of data.
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.14),
-              ncols=min(len(handles), 4), fontsize=8, frameon=False)
+              ncols=min(len(handles), 4), fontsize=9, frameon=False)
     return fig
 
 
@@ -354,9 +381,9 @@ def weight_images(W, image_shape: tuple[int, int], *, n_max: int | None = None,
     fig.colorbar(image, ax=ax, shrink=0.8,
                  label="weight" if shared_scale else "weight / max |weight| of the unit")
     ax.set_xticks([c * (w + 1) + (w - 1) / 2 for c in range(min(ncols, n))],
-                  [f"+{c}" for c in range(min(ncols, n))], fontsize=7)
+                  [f"+{c}" for c in range(min(ncols, n))], fontsize=9)
     ax.set_yticks([r * (h + 1) + (h - 1) / 2 for r in range(math.ceil(n / ncols))],
-                  [str(r * ncols) for r in range(math.ceil(n / ncols))], fontsize=7)
+                  [str(r * ncols) for r in range(math.ceil(n / ncols))], fontsize=9)
     ax.set_xlabel("hidden unit = row start + column offset")
     ax.set_ylabel("hidden unit (row start)")
     ax.set_title(title)
@@ -424,7 +451,7 @@ def hidden_activations(features, *, inputs=None, image_shape: tuple[int, int] | 
                          edgecolors=colour, linewidths=width)
         side.set_xticks(range(scores.shape[1]))
         side.set_yticks(range(n), row_names)
-        side.tick_params(labelsize=7)
+        side.tick_params(labelsize=9)
         side.set_xlabel("output unit")
         side.set_ylabel("input")
         side.set_title("scores (circle: largest)")
@@ -495,14 +522,16 @@ def optimizer_paths(loss, paths: Mapping, *, xlim=None, ylim=None, minimum=None,
         ylim = ylim or (lo[1] - pad[1], hi[1] + pad[1])
         surface = loss_grid(loss, xlim, ylim)
     xs, ys, Z = surface
-    fig, ax = _figure_and_axes(ax, (6.0, 4.8))
+    made_here = ax is None
+    fig, ax = _figure_and_axes(ax, (7.0, 5.6))
     levels = _contour_levels(Z, levels)
     # One colour per band, whatever the spacing: log-spaced levels stay readable.
     norm = mcolors.BoundaryNorm(levels, ncolors=256, extend="both")
     filled = ax.contourf(xs, ys, Z, levels=levels, cmap="cividis", norm=norm, alpha=0.55,
                          extend="both")
     ax.contour(xs, ys, Z, levels=levels, colors="0.35", linewidths=0.4)
-    fig.colorbar(filled, ax=ax, label="loss", shrink=0.85, ticks=levels[::3], format="%.2g")
+    fig.colorbar(filled, ax=ax, label="loss", shrink=0.85, ticks=_round_ticks(levels),
+                 format=mticker.FuncFormatter(lambda v, _: f"{v:g}"))
     for i, (name, path) in enumerate(arrays.items()):
         if not path.size:
             continue
@@ -520,8 +549,29 @@ def optimizer_paths(loss, paths: Mapping, *, xlim=None, ylim=None, minimum=None,
     ax.set_xlabel("$w_1$")
     ax.set_ylabel("$w_2$")
     ax.set_title(title)
-    ax.legend(loc="best", fontsize=8, framealpha=0.9)
+    # Below the picture: paths and contours fill the whole panel, so no corner is free of data.
+    if made_here:
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=2,
+                   fontsize=9, frameon=False)
+    else:
+        ax.legend(loc="best", fontsize=9, framealpha=0.9)
     return fig
+
+
+def _round_ticks(levels: np.ndarray) -> np.ndarray:
+    """A few round values inside the range of ``levels``: powers of 10 (times 1, 2, 5) for
+    log-spaced levels, a linear locator's steps otherwise; never a value like 0.0037."""
+    lo, hi = float(levels[0]), float(levels[-1])
+    if lo > 0 and hi / lo > 100:  # log-spaced (see _contour_levels)
+        decades = np.arange(np.floor(np.log10(lo)), np.ceil(np.log10(hi)) + 1)
+        for multiples in ((1,), (1, 3), (1, 2, 5)):
+            ticks = np.array([m * 10.0**d for d in decades for m in multiples])
+            ticks = ticks[(ticks >= lo) & (ticks <= hi)]
+            if ticks.size >= 3:
+                return ticks
+        return ticks
+    ticks = mticker.MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
+    return ticks[(ticks >= lo) & (ticks <= hi)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -581,7 +631,7 @@ def activation_grid(functions: Mapping | None = None, *, x=None, ncols: int = 3,
         ax.set_title(name)
         ax.set_xlabel("x")
         ax.set_ylabel("value")
-        ax.legend(fontsize=7, loc="best")
+        ax.legend(fontsize=9, loc="best")
     fig.suptitle(title)
     return fig
 
@@ -603,22 +653,22 @@ def _parents(node) -> list[tuple[object, object]]:
 def graph_layers(root) -> tuple[list, dict[int, int]]:
     """Nodes of the graph ending at ``root`` in topological order, and ``{id(node): depth}``.
 
-    Walks ``.parents`` iteratively (no recursion limit). Depth 0: inputs (no parents);
-    otherwise 1 + the largest depth of a parent, so every edge points to the right.
+    The order is the reverse engine's own (:func:`mlpkit.reverse.scalar.topological_order`, an
+    iterative depth-first search over ``.parents``). Depth 0: inputs (no parents); otherwise
+    1 + the largest depth of a parent, so every edge points down a row.
     """
-    order, visited, stack = [], set(), [(root, False)]
-    while stack:
-        node, parents_done = stack.pop()
-        if parents_done:
-            order.append(node)
-            continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
-        for parent, _ in reversed(_parents(node)):
-            if id(parent) not in visited:
-                stack.append((parent, False))
+    from mlpkit.reverse.scalar import topological_order  # here: a problem set may forbid reverse
+
+    try:
+        order = topological_order(root)
+    except (TypeError, ValueError):  # a hand-made node whose .parents are not (node, value) pairs
+        stack, seen = [root], set()
+        while stack:  # find it, for a message that says what is wrong
+            node = stack.pop()
+            if id(node) not in seen:
+                seen.add(id(node))
+                stack.extend(parent for parent, _ in _parents(node))
+        raise
     depth = {}
     for node in order:
         depth[id(node)] = 1 + max((depth[id(p)] for p, _ in _parents(node)), default=-1)
@@ -639,6 +689,54 @@ _NODE_STYLES = {  # fill, edge, box style: three cues, not just colour
     "operation": ("#FBE5C8", "#A05A00", "round,pad=0.4", 1.0),
     "output": ("#C9EBDD", OKABE_ITO[2], "round4,pad=0.4", 2.5),
 }
+# Every label of the graph at body-text size: 10 pt is 14 px at the 100 dpi of a notebook.
+GRAPH_FONT_PT = 10.0
+_SLOT_INCHES, _ROW_INCHES = 1.9, 1.2  # room for a box and, between rows, an edge label
+_LABEL_BOX = {"boxstyle": "round,pad=0.15", "fc": "w", "ec": "none", "alpha": 0.9}
+
+
+def _graph_edges(order) -> list[tuple[object, object, list]]:
+    """``(parent, child, local derivatives)``: one edge per pair (``x * x`` has two locals)."""
+    edges = []
+    for child in order:
+        by_parent: dict[int, list] = {}
+        for parent, local in _parents(child):
+            by_parent.setdefault(id(parent), [parent]).append(local)
+        edges += [(parent, child, locals_) for parent, *locals_ in by_parent.values()]
+    return edges
+
+
+def _graph_positions(order, depth, edges) -> tuple[dict, int, int]:
+    """Where each node and each *lane* sits: ``{key: (x, y)}``, the widest row, the row count.
+
+    Keys: ``("node", id(node))`` and ``("lane", edge index, depth)``. An edge that skips rows
+    gets a lane (an empty slot) in every row it crosses, so that it runs between the boxes, not
+    behind them. Row ``d`` is at ``y = -d``; its items are ordered by the mean position of their
+    predecessors in the row above (barycentre ordering: few crossings) and centred on ``x = 0``.
+    """
+    rows: dict[int, list[tuple]] = {}
+    predecessors: dict[tuple, list[tuple]] = {}
+    for node in order:
+        key = ("node", id(node))
+        rows.setdefault(depth[id(node)], []).append(key)
+        predecessors[key] = []
+    for k, (parent, child, _) in enumerate(edges):
+        above = ("node", id(parent))
+        for d in range(depth[id(parent)] + 1, depth[id(child)]):
+            lane = ("lane", k, d)
+            rows[d].append(lane)
+            predecessors[lane] = [above]
+            above = lane
+        predecessors[("node", id(child))].append(above)
+    position: dict[tuple, tuple[float, float]] = {}
+    for d in sorted(rows):
+        items = rows[d]
+        if d > 0:
+            items.sort(key=lambda item: float(np.mean([position[p][0] for p in predecessors[item]]))
+                       if predecessors[item] else 0.0)
+        for i, item in enumerate(items):
+            position[item] = (i - (len(items) - 1) / 2, -float(d))
+    return position, max(len(items) for items in rows.values()), len(rows)
 
 
 def draw_graph(var, *, max_nodes: int = 150, ax=None,
@@ -647,27 +745,22 @@ def draw_graph(var, *, max_nodes: int = 150, ax=None,
 
     Duck-typed: each node needs ``.value``, ``.grad`` (``None`` before ``backward``), ``.op``
     (``""`` for an input) and ``.parents``, a tuple of ``(parent, local_derivative)`` pairs;
-    ``.label`` is used when present. Layers by topological depth (inputs left, ``var`` right);
-    each edge ``parent -> child`` is labelled with the local derivative d child / d parent
-    (``a + b`` when the parent is used twice, as in ``x * x``: the adjoint adds both).
-    Nodes without a label are named ``v1, v2, ...`` in evaluation (topological) order.
+    ``.label`` is used when present. One row per topological depth, inputs at the top and
+    ``var`` at the bottom; each edge ``parent -> child`` is labelled with the local derivative
+    d child / d parent (``a + b`` when the parent is used twice, as in ``x * x``: the adjoint
+    adds both). An edge that skips rows runs through an empty lane of each row it crosses, so
+    no edge passes behind a box. Nodes without a label are named ``v1, v2, ...`` in evaluation
+    (topological) order. All text is :data:`GRAPH_FONT_PT` points (body-text size).
     """
     order, depth = graph_layers(var)
     if len(order) > max_nodes:
         raise ValueError(f"the graph has {len(order)} nodes, more than max_nodes={max_nodes} "
                          "that can be read in one picture")
-    layers: dict[int, list] = {}
-    for node in order:
-        layers.setdefault(depth[id(node)], []).append(node)
-    position: dict[int, tuple[float, float]] = {}
-    for d in sorted(layers):
-        nodes = layers[d]
-        if d > 0:  # barycentre ordering: fewer crossing edges
-            nodes.sort(key=lambda v: -np.mean([position[id(p)][1] for p, _ in _parents(v)]))
-        for i, node in enumerate(nodes):
-            position[id(node)] = (float(d), (len(nodes) - 1) / 2 - i)
-    widest = max(len(nodes) for nodes in layers.values())
-    fig, ax = _figure_and_axes(ax, (1.0 + 2.4 * len(layers), 1.3 + 1.15 * widest))
+    edges = _graph_edges(order)
+    position, widest, n_rows = _graph_positions(order, depth, edges)
+    made_here = ax is None
+    fig, ax = _figure_and_axes(ax, (max(6.0, 1.2 + _SLOT_INCHES * widest), 1.6 + _ROW_INCHES * n_rows))
+    font = GRAPH_FONT_PT
     boxes = {}
     for number, node in enumerate(order, start=1):
         # Unlabelled nodes are named v1, v2, ... in evaluation order, as in an evaluation trace.
@@ -676,42 +769,98 @@ def draw_graph(var, *, max_nodes: int = 150, ax=None,
         head = f"{label} = {op}" if op else label
         text = f"{head}\nvalue {_number(node.value)}\ngrad {_number(getattr(node, 'grad', None))}"
         fill, edge, box, width = _NODE_STYLES[kind]
-        boxes[id(node)] = ax.text(*position[id(node)], text, ha="center", va="center",
-                                  fontsize=8, zorder=3, family="monospace",
+        boxes[id(node)] = ax.text(*position[("node", id(node))], text, ha="center", va="center",
+                                  fontsize=font, zorder=3, family="monospace",
+                                  gid=f"graph-node-{number - 1}",
                                   bbox={"boxstyle": box, "fc": fill, "ec": edge, "lw": width})
-    for child in order:
-        locals_by_parent: dict[int, list] = {}  # x * x: one arrow, both local derivatives
-        for parent, local in _parents(child):
-            locals_by_parent.setdefault(id(parent), [parent]).append(local)
-        for parent, *local_derivatives in locals_by_parent.values():
-            ax.annotate("", xy=(0.0, 0.5), xycoords=boxes[id(child)], xytext=(1.0, 0.5),
-                        textcoords=boxes[id(parent)], zorder=1,
-                        arrowprops={"arrowstyle": "-|>", "color": "0.3", "shrinkA": 5,
-                                    "shrinkB": 5})
-            (x0, y0), (x1, y1) = position[id(parent)], position[id(child)]
-            ax.text((x0 + x1) / 2, (y0 + y1) / 2, " + ".join(map(_number, local_derivatives)),
-                    fontsize=7, ha="center", va="center", zorder=2, color="0.15",
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "w", "ec": "none", "alpha": 0.9})
-    ax.set_xlim(-0.6, max(layers) + 0.6)
-    ax.set_ylim(-widest / 2 - 0.1, widest / 2 + 0.1)
-    ax.set_xticks(sorted(layers), [f"depth {d}" for d in sorted(layers)], fontsize=8)
-    ax.set_yticks([])
-    for side in ("top", "right", "left"):
+    ax.set_xlim(-widest / 2 - 0.05, widest / 2 + 0.05)
+    ax.set_ylim(-(n_rows - 1) - 0.55, 0.55)
+    fig.canvas.draw()  # sizes the boxes around the texts, so that edges can end at them
+    renderer = fig.canvas.get_renderer()
+    to_data = ax.transData.inverted()
+    half_height = {}  # of the boxes of each row, in data units
+    for node in order:
+        extent = to_data.transform(boxes[id(node)].get_bbox_patch().get_window_extent(renderer)
+                                   .get_points())
+        d = depth[id(node)]
+        half_height[d] = max(half_height.get(d, 0.0), (extent[1, 1] - extent[0, 1]) / 2)
+    index = {id(node): i for i, node in enumerate(order)}
+    paths = []
+    for k, (parent, child, _) in enumerate(edges):
+        (xp, yp), (xc, yc) = position[("node", id(parent))], position[("node", id(child))]
+        vertices = [(xp, yp - half_height[depth[id(parent)]])]
+        for d in range(depth[id(parent)] + 1, depth[id(child)]):  # straight down each lane
+            x_lane, y_lane = position[("lane", k, d)]
+            vertices += [(x_lane, y_lane + half_height.get(d, 0.3)),
+                         (x_lane, y_lane - half_height.get(d, 0.3))]
+        vertices.append((xc, yc + half_height[depth[id(child)]]))
+        paths.append(vertices)
+        ax.add_patch(FancyArrowPatch(path=MplPath(vertices), arrowstyle="-|>", mutation_scale=14,
+                                     color="0.3", linewidth=1.1, zorder=1, shrinkA=0, shrinkB=0,
+                                     gid=f"graph-edge-{index[id(parent)]}-{index[id(child)]}"))
+    # Points along every edge (display coordinates): a label must not sit on another edge.
+    steps = np.linspace(0.0, 1.0, 60)[:, None]
+    samples = [np.concatenate([ax.transData.transform(np.array(a) + steps * (np.array(b) - a))
+                               for a, b in zip(vertices, vertices[1:])]) for vertices in paths]
+    placed = []  # label boxes (display) already placed, to keep labels apart
+    for k, (parent, child, local_derivatives) in enumerate(edges):
+        (x0, y0), (x1, y1) = paths[k][-2], paths[k][-1]  # the last leg, into the child
+        others = np.concatenate([samples[j] for j in range(len(paths)) if j != k] or
+                                [np.empty((0, 2))])
+        text = " + ".join(map(_number, local_derivatives))
+        for t in (0.5, 0.35, 0.65, 0.25, 0.75, 0.15, 0.85):
+            label = ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0), text, fontsize=font,
+                            ha="center", va="center", zorder=2, color="0.1", bbox=_LABEL_BOX,
+                            gid=f"graph-label-{index[id(parent)]}-{index[id(child)]}")
+            box = label.get_window_extent(renderer).padded(2)
+            on_edge = np.any((others[:, 0] > box.x0) & (others[:, 0] < box.x1)
+                             & (others[:, 1] > box.y0) & (others[:, 1] < box.y1))
+            if not on_edge and not any(box.overlaps(other) for other in placed):
+                break
+            label.remove()
+        else:  # no free place: keep the middle (the tests report the clash)
+            label = ax.text(x0 + 0.5 * (x1 - x0), y0 + 0.5 * (y1 - y0), text, fontsize=font,
+                            ha="center", va="center", zorder=2, color="0.1", bbox=_LABEL_BOX,
+                            gid=f"graph-label-{index[id(parent)]}-{index[id(child)]}")
+            box = label.get_window_extent(renderer).padded(2)
+        placed.append(box)
+    ax.set_yticks([-d for d in range(n_rows)], [f"depth {d}" for d in range(n_rows)], fontsize=font)
+    ax.set_xticks([])
+    for side in ("top", "right", "bottom"):
         ax.spines[side].set_visible(False)
-    ax.set_xlabel("topological depth (inputs left, output right); "
-                  "edge label: local derivative d child / d parent")
-    ax.set_ylabel("nodes at each depth")
-    ax.set_title(title)
+    ax.set_ylabel("topological depth (inputs at the top)", fontsize=font)
+    ax.set_xlabel("edge label: local derivative d child / d parent", fontsize=font)
+    width_in_characters = int(fig.get_size_inches()[0] * 72 / (0.6 * (font + 2)))
+    ax.set_title(textwrap.fill(title, max(width_in_characters, 30)), fontsize=font + 2)
     legend = [Patch(facecolor=fill, edgecolor=edge, linewidth=width, label=kind)
               for kind, (fill, edge, _, width) in _NODE_STYLES.items()]
-    ax.legend(handles=legend, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncols=3,
-              fontsize=7, frameon=False)
+    if made_here:  # below the picture, outside the axes
+        fig.legend(handles=legend, loc="outside lower center", ncols=3, fontsize=font,
+                   frameon=False)
+    else:          # in a figure we do not lay out: to the right of the axes
+        ax.legend(handles=legend, loc="lower left", bbox_to_anchor=(1.0, 0.0), fontsize=font,
+                  frameon=False)
     return fig
 
 
+def _describe_figures_in_ipython() -> None:
+    """Make ``describe`` the plain-text form of every matplotlib figure shown in IPython."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency of the course
+        return
+    shell = get_ipython()
+    if shell is not None:
+        formatter = shell.display_formatter.formatters["text/plain"]
+        formatter.for_type(Figure, lambda fig, printer, cycle: printer.text(describe(fig)))
+
+
+_describe_figures_in_ipython()
+
 __all__ = [
-    "CourseFigure", "OKABE_ITO", "LINESTYLES", "MARKERS", "DIVERGING", "DEFAULT_ACTIVATIONS",
-    "line_style", "error_vs_step", "decision_boundary", "history_series", "training_curves", "weight_images",
+    "CourseFigure", "describe", "OKABE_ITO", "LINESTYLES", "MARKERS", "DIVERGING", "DEFAULT_ACTIVATIONS",
+    "GRAPH_FONT_PT", "line_style", "error_vs_step", "decision_boundary", "history_series",
+    "training_curves", "weight_images",
     "hidden_activations", "loss_grid", "optimizer_paths", "activation_grid", "graph_layers",
     "draw_graph",
 ]

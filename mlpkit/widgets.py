@@ -255,7 +255,7 @@ def universal_approximation_explorer(target, x_range: tuple[float, float] = (-3.
                  markersize=12, color=plot.OKABE_ITO[0], label="knots (unit switches on)")
         top.set_ylabel("y")
         top.set_title(f"Sum of {units} shifted ReLUs fitted by least squares")
-        top.legend(fontsize=8, loc="best")
+        top.legend(fontsize=9, loc="best")
         bottom.plot(x, error, color=plot.OKABE_ITO[2], linestyle="-")
         bottom.axhline(0, color="0.6", linewidth=0.8)
         bottom.set_xlabel("x")
@@ -277,58 +277,48 @@ def universal_approximation_explorer(target, x_range: tuple[float, float] = (-3.
 # --------------------------------------------------------------------------------------------
 
 
+class _Point:
+    """A point of a 2-D loss surface, shaped like a layer's parameter so that the library's own
+    optimisers (:mod:`mlpkit.nn.optim`) can move it: ``value``, ``grad``, ``name``."""
+
+    name, is_weight = "w", False
+
+    def __init__(self):
+        self.value, self.grad = None, None
+
+
 def classic_optimizers(momentum: float = 0.9, rho: float = 0.9, beta1: float = 0.9,
                        beta2: float = 0.999, eps: float = 1e-8) -> dict[str, Callable]:
     r"""``{name: make_step}``: ``make_step(lr)`` returns a fresh ``step(w, dL_dw) -> new w``.
 
-    gradient descent  :math:`w \leftarrow w - \eta g`;
-    momentum          :math:`v \leftarrow \mu v + g,\ w \leftarrow w - \eta v`;
-    Nesterov          :math:`v \leftarrow \mu v + g,\ w \leftarrow w - \eta (g + \mu v)`;
-    RMSProp           :math:`s \leftarrow \rho s + (1-\rho) g^2,\
-    w \leftarrow w - \eta g/(\sqrt{s}+\epsilon)`;
-    Adam              bias-corrected first and second moments (Kingma and Ba 2015).
+    Each step is one ``step()`` of the library's optimiser (:mod:`mlpkit.nn.optim`, whose
+    docstrings give the update rules): gradient descent, momentum, Nesterov, RMSProp and Adam
+    (Kingma and Ba 2015), each with its own state (velocity, averages) for the path it draws.
     """
+    from mlpkit.nn import optim
 
-    def gradient_descent(lr):
-        return lambda w, g: w - lr * g
+    def maker(cls, **options):
+        def make_step(lr):
+            point, optimizer = _Point(), None
 
-    def heavy_ball(lr, nesterov=False):
-        velocity = None
+            def step(w, g):
+                nonlocal optimizer
+                point.value = np.array(w, dtype=float)
+                point.grad = np.asarray(g, dtype=float)
+                if optimizer is None:  # the state takes the point's shape on the first step
+                    optimizer = cls([point], lr=lr, **options)
+                optimizer.step()
+                return point.value
 
-        def step(w, g):
-            nonlocal velocity
-            velocity = g if velocity is None else momentum * velocity + g
-            return w - lr * (g + momentum * velocity if nesterov else velocity)
+            return step
 
-        return step
+        return make_step
 
-    def rmsprop(lr):
-        mean_square = None
-
-        def step(w, g):
-            nonlocal mean_square
-            mean_square = (1 - rho) * g**2 + (0 if mean_square is None else rho * mean_square)
-            return w - lr * g / (np.sqrt(mean_square) + eps)
-
-        return step
-
-    def adam(lr):
-        m = v = 0.0
-        t = 0
-
-        def step(w, g):
-            nonlocal m, v, t
-            t += 1
-            m = beta1 * m + (1 - beta1) * g
-            v = beta2 * v + (1 - beta2) * g**2
-            m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
-            return w - lr * m_hat / (np.sqrt(v_hat) + eps)
-
-        return step
-
-    return {"gradient descent": gradient_descent, "momentum": heavy_ball,
-            "Nesterov": lambda lr: heavy_ball(lr, nesterov=True), "RMSProp": rmsprop,
-            "Adam": adam}
+    return {"gradient descent": maker(optim.GradientDescent),
+            "momentum": maker(optim.Momentum, momentum=momentum),
+            "Nesterov": maker(optim.Nesterov, momentum=momentum),
+            "RMSProp": maker(optim.RMSProp, rho=rho, eps=eps),
+            "Adam": maker(optim.Adam, beta1=beta1, beta2=beta2, eps=eps)}
 
 
 def optimizer_path(grad, start, step: Callable, n_steps: int, limit: float = 1e6) -> np.ndarray:

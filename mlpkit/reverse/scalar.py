@@ -165,7 +165,9 @@ def topological_order(output: Var) -> list[Var]:
         elif id(node) not in seen:
             seen.add(id(node))
             stack.append((node, True))
-            stack.extend((parent, False) for parent, _ in node.parents if id(parent) not in seen)
+            # parents pushed last-first, so the first parent is visited first (evaluation order)
+            stack.extend((parent, False) for parent, _ in reversed(node.parents)
+                         if id(parent) not in seen)
     return order
 
 
