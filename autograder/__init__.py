@@ -6,8 +6,12 @@
   replaces the in-kernel ``Execute`` step of ``nbgrader autograde`` (``nbgrader_config.py``).
 - :mod:`autograder.secret`      :func:`hidden_rng`: hidden inputs keyed by a per-term course secret.
 - :mod:`autograder.runner`      the grader's side of the sandbox (processes, deadlines).
-- ``_sandbox.py``, ``confine.py``, ``wire.py``: the sandbox program, its confinement (Landlock,
-  capabilities, resource limits) and the plain-data wire format.
+- :mod:`autograder.isolation`   what keeps a check's hidden inputs inside the check.
+- ``_sandbox.py``, ``confine.py``, ``seccomp.py``, ``processes.py``, ``wire.py``: the sandbox
+  program, its confinement (Landlock, capabilities, resource limits; the seccomp filter), the
+  zygote's view of its processes (sweep, freeze, thaw) and the plain-data wire format.
+- :mod:`autograder.repair`      ``RepairingExporter``: every submission read, repaired where
+  safe, or graded 0 with the reason (never a crash of the run).
 - :mod:`autograder.sanitize`    ``TrustedCellMetadata`` and ``EscapeStudentMarkup``, run
   before grading: cell metadata from the gradebook, students' Markdown shown as text.
 - :mod:`autograder.feedback`    ``HiddenCheckFeedback``: feedback with or without the hidden

@@ -48,7 +48,7 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     settings = SimpleNamespace(
         cell_timeout=args.cell_timeout, check_timeout=args.check_timeout, notebook_timeout=900.0,
-        max_restarts=4, max_output_chars=20000, require_confinement=False, max_notebook_output_mb=40.0,
+        max_restarts=20, max_output_chars=20000, require_confinement=False, max_notebook_output_mb=40.0,
         log=logging.getLogger("autograder"))
     points = {cell.metadata.nbgrader["grade_id"]: float(cell.metadata.nbgrader.get("points", 0))
               for cell in nb.cells if is_autograded_test(cell)}

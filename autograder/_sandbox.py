@@ -2,6 +2,10 @@
 
 Three kinds of process run this file; only the last two ever run student code.
 
+It is longer than the course's usual 500 lines, so that everything that runs beside student
+code is one file, loaded by path before confinement, that an auditor reads in one place (the
+process bookkeeping it needs lives in ``processes.py``).
+
 ``zygote``    started once per ``nbgrader autograde`` run (``python -I _sandbox.py zygote FD``).
               Imports NumPy and Matplotlib once, then forks one *notebook process* per
               submission on request, so each submission starts in milliseconds, not seconds.
@@ -49,6 +53,8 @@ def _load_sibling(name: str):
 
 wire = _load_sibling("wire")
 confine = _load_sibling("confine")
+seccomp = _load_sibling("seccomp")
+processes = _load_sibling("processes")
 
 MISSING = object()
 CELL_FILENAME = "<cell {}>"
@@ -395,10 +401,45 @@ def _argument_hook(sock, namespace):
     return hook
 
 
+def isolate_check(sock) -> bool:
+    """Before the check's first call: what the notebook process could use to learn what the
+    check is given is cut off (see ``confine.confine_check``). The grader sends where the
+    check's own scratch folder is and which memory is shared with the notebook process."""
+    try:
+        message = wire.recv(sock)
+    except (EOFError, OSError, wire.WireError):
+        return False
+    if message.get("op") != "isolate":
+        return False
+    report = {"descriptors": 0, "shared": 0}
+    try:
+        scratch = str(message["scratch"])
+        ranges = [(int(a), int(b), str(p)) for a, b, p in message.get("shared", [])]
+        report["shared"] = confine.privatize(ranges)
+        os.chdir(scratch)
+        for key in list(os.environ):
+            if key not in ("PATH", "LANG", "LANGUAGE", "TZ", "TERM") and not key.startswith("LC_"):
+                del os.environ[key]
+        for key in ("HOME", "TMPDIR", "TEMP", "TMP"):
+            os.environ[key] = scratch
+        import tempfile
+
+        tempfile.tempdir = None
+        report.update(confine.confine_check(scratch, list(message.get("read_paths", []))))
+        report["seccomp"] = seccomp.install(seccomp.CHECK_RULES)
+    except Exception as exc:  # noqa: BLE001 - reported to the grader, which refuses the check
+        report["error"] = f"{type(exc).__name__}: {exc}"[:300]
+    wire.send(sock, {"op": "isolated", "report": report})
+    return "error" not in report
+
+
 def check_process(sock, namespace: dict, max_chars: int) -> None:
     """Serve the grader's calls for one check; returns when told to stop (or on EOF)."""
     os.setpgid(0, 0)
     confine.die_with_parent()
+    confine.neutralize_descriptors({sock.fileno()})
+    if not isolate_check(sock):
+        return
     hook = _argument_hook(sock, namespace)
     while True:
         try:
@@ -479,6 +520,8 @@ def notebook_process(sock, params: dict) -> None:
     os.close(devnull)
     scratch = params["scratch"]
     os.chdir(scratch)
+    for key in ("HOME", "MPLCONFIGDIR"):
+        os.environ.pop(key, None)
     for key in ("HOME", "TMPDIR", "TEMP", "TMP"):
         os.environ[key] = scratch
     import tempfile
@@ -494,8 +537,10 @@ def notebook_process(sock, params: dict) -> None:
         capabilities_dropped = confine.drop_capabilities()
         report = confine.landlock(scratch, params.get("read_paths", []),
                                   restrict_reads=bool(params.get("restrict_reads", True)),
-                                  deny_paths=list(params.get("deny_paths", [])))
+                                  deny_paths=list(params.get("deny_paths", [])),
+                                  ruleset=params.get("ruleset"))
         report["capabilities"] = "none" if capabilities_dropped else "kept"
+        report["seccomp"] = seccomp.install(seccomp.NOTEBOOK_RULES)
     except OSError as exc:
         report = {"landlock": 0, "error": str(exc)}
     plt = sys.modules.get("matplotlib.pyplot")
@@ -565,74 +610,6 @@ def read_paths() -> list[str]:
     return sorted(os.path.realpath(p) for p in paths if p)
 
 
-def _parents() -> list[tuple[int, int]]:
-    """(pid, parent pid) of every process: from /proc, or ``ps`` where there is none (macOS)."""
-    pairs = []
-    if not os.path.isdir("/proc/self"):
-        import subprocess
-
-        try:
-            table = subprocess.run(["ps", "-A", "-o", "pid=,ppid="], capture_output=True,
-                                   text=True, timeout=10).stdout
-        except (OSError, subprocess.SubprocessError):
-            return pairs
-        for line in table.splitlines():
-            fields = line.split()
-            if len(fields) == 2 and fields[0].isdigit() and fields[1].isdigit():
-                pairs.append((int(fields[0]), int(fields[1])))
-        return pairs
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                fields = handle.read().rsplit(b")", 1)[1].split()
-            pairs.append((int(entry), int(fields[1])))
-        except (OSError, IndexError, ValueError):
-            continue
-    return pairs
-
-
-def descendants(root: int) -> set[int]:
-    """Every process below ``root`` in the process tree."""
-    children: dict[int, list[int]] = {}
-    for pid, parent in _parents():
-        children.setdefault(parent, []).append(pid)
-    found, todo = set(), [root]
-    while todo:
-        for pid in children.get(todo.pop(), []):
-            if pid not in found:
-                found.add(pid)
-                todo.append(pid)
-    return found
-
-
-def sweep() -> int:
-    """Kill every descendant of the zygote: the notebook process, the processes it started and
-    any orphan re-parented here. They are first stopped (SIGSTOP cannot be caught), round after
-    round until no new one appears, so a process that keeps forking cannot outrun the sweep;
-    then all of them are killed."""
-    stopped: set[int] = set()
-    for _ in range(500):
-        new = descendants(os.getpid()) - stopped
-        if not new:
-            break
-        for pid in new:
-            try:
-                os.kill(pid, signal.SIGSTOP)
-            except OSError:
-                pass
-            stopped.add(pid)
-    killed = 0
-    for pid in stopped:
-        try:
-            os.kill(pid, signal.SIGKILL)
-            killed += 1
-        except OSError:
-            pass
-    return killed
-
-
 def zygote(fd: int, preload: list[str]) -> None:
     confine.die_with_parent()
     confine.become_subreaper()
@@ -645,6 +622,12 @@ def zygote(fd: int, preload: list[str]) -> None:
         except Exception:
             pass
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # notebook processes are reaped automatically
+    frozen: set[int] = set()
+    # Landlock rulesets by (read paths, denied files, restrict_reads): built once, kept open.
+    # Each notebook process adds its own scratch folder (the zygote serves one notebook at a
+    # time; the folders of earlier notebooks are deleted, so their rules give nothing).
+    rulesets: dict[str, int | None] = {}
+    import json
     wire.send(sock, {"op": "hello", "read_paths": read_paths(), "preloaded": loaded,
                      "landlock": confine.landlock_abi()})
     while True:
@@ -653,16 +636,40 @@ def zygote(fd: int, preload: list[str]) -> None:
         except (EOFError, OSError, wire.WireError):
             os._exit(0)
         if message.get("op") == "sweep":
-            wire.send(sock, {"op": "swept", "killed": sweep()})
+            wire.send(sock, {"op": "swept", "killed": processes.sweep()})
+            continue
+        if message.get("op") == "freeze":
+            frozen = processes.freeze(message.get("except"))
+            wire.send(sock, {"op": "frozen", "count": len(frozen)})
+            continue
+        if message.get("op") == "thaw":
+            wire.send(sock, {"op": "thawed", "killed": processes.thaw(frozen)})
+            frozen = set()
             continue
         if message.get("op") != "spawn":
             os._exit(0)
+        key = json.dumps([message.get("read_paths", []), message.get("deny_paths", []),
+                          bool(message.get("restrict_reads", True))])
+        if key not in rulesets:  # once per problem set, not once per notebook
+            try:
+                rulesets[key] = confine.read_ruleset(
+                    list(message.get("read_paths", [])), deny_paths=list(message.get("deny_paths", [])),
+                    restrict_reads=bool(message.get("restrict_reads", True)))
+            except OSError:
+                rulesets[key] = None  # the notebook process reports the failure itself
         parent_end, child_end = socket.socketpair()
         pid = os.fork()
         if pid == 0:
             try:
                 sock.close()
                 parent_end.close()
+                mine = rulesets[key]
+                for fd in rulesets.values():  # the other problem sets' rules: not this process's
+                    if fd is not None and fd != mine:
+                        os.close(fd)
+                message["ruleset"] = os.dup(mine) if mine is not None else None
+                if mine is not None:
+                    os.close(mine)
                 notebook_process(child_end, message)
             finally:
                 os._exit(70)

@@ -151,17 +151,8 @@ def _expand(path: str, denied: set, access: int, rules: list, depth: int) -> Non
         _expand(os.path.realpath(os.path.join(path, name)), denied, access, rules, depth + 1)
 
 
-def landlock(scratch: str, read_paths, *, restrict_reads: bool = True, deny_paths=()) -> dict:
-    """Restrict this process (and its children) as the module docstring says.
-
-    Returns a report ``{"landlock": abi, "reads": bool, "net": bool, "signals": bool}``;
-    ``abi == 0`` means nothing could be enforced.
-    """
-    abi = landlock_abi()
-    report = {"landlock": abi, "reads": False, "net": False, "signals": False}
-    if abi < 1:
-        return report
-    libc = _libc()
+def _handled(abi: int, restrict_reads: bool) -> tuple[int, int, int]:
+    """(file-system rights, network rights, scopes) a ruleset handles on Landlock ABI ``abi``."""
     write = (FS_WRITE_FILE | FS_REMOVE_DIR | FS_REMOVE_FILE | FS_MAKE_CHAR | FS_MAKE_DIR
              | FS_MAKE_REG | FS_MAKE_SOCK | FS_MAKE_FIFO | FS_MAKE_BLOCK | FS_MAKE_SYM)
     if abi >= 2:
@@ -169,25 +160,62 @@ def landlock(scratch: str, read_paths, *, restrict_reads: bool = True, deny_path
     if abi >= 3:
         write |= FS_TRUNCATE
     read = FS_EXECUTE | FS_READ_FILE | FS_READ_DIR
-    handled = write | (read if restrict_reads else 0)
-    attr = _RulesetAttr(handled_access_fs=handled)
-    if abi >= 4:
-        attr.handled_access_net = NET_BIND_TCP | NET_CONNECT_TCP
-        report["net"] = True
-    if abi >= 6:
-        attr.scoped = SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL
-        report["signals"] = True
+    net = NET_BIND_TCP | NET_CONNECT_TCP if abi >= 4 else 0
+    scoped = SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL if abi >= 6 else 0
+    return write | (read if restrict_reads else 0), net, scoped
+
+
+def read_ruleset(read_paths, *, restrict_reads: bool = True, deny_paths=()) -> int | None:
+    """A Landlock ruleset (a file descriptor) holding every rule of a notebook process but its
+    scratch folder: reads beneath the system and ``read_paths`` except ``deny_paths`` (hundreds
+    of rules where site-packages holds a forbidden package), and /dev/null. The zygote builds it
+    once per problem set; each notebook process it forks adds its scratch folder and enforces
+    it (``landlock(ruleset=...)``), in milliseconds. None without Landlock."""
+    abi = landlock_abi()
+    if abi < 1:
+        return None
+    libc = _libc()
+    handled, net, scoped = _handled(abi, restrict_reads)
+    attr = _RulesetAttr(handled_access_fs=handled, handled_access_net=net, scoped=scoped)
     ruleset = libc.syscall(SYS_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(ctypes.sizeof(attr)),
                            ctypes.c_uint32(0))
     if ruleset < 0:
         raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
     try:
-        rules = [(scratch, handled)]
+        rules = []
         if restrict_reads:
-            rules += read_rules((*SYSTEM_READ_PATHS, *read_paths), deny_paths, read)
+            rules += read_rules((*SYSTEM_READ_PATHS, *read_paths), deny_paths,
+                                FS_EXECUTE | FS_READ_FILE | FS_READ_DIR)
         rules.append(("/dev/null", FS_READ_FILE | FS_WRITE_FILE | (FS_TRUNCATE if abi >= 3 else 0)))
         for path, access in rules:
             _add_path_rule(libc, ruleset, path, access & handled)
+    except BaseException:
+        os.close(ruleset)
+        raise
+    return ruleset
+
+
+def landlock(scratch: str, read_paths, *, restrict_reads: bool = True, deny_paths=(),
+             ruleset: int | None = None) -> dict:
+    """Restrict this process (and its children) as the module docstring says. ``ruleset``: the
+    rules from :func:`read_ruleset` (built here if not given); closed here in any case.
+
+    Returns a report ``{"landlock": abi, "reads": bool, "net": bool, "signals": bool}``;
+    ``abi == 0`` means nothing could be enforced.
+    """
+    abi = landlock_abi()
+    report = {"landlock": abi, "reads": False, "net": False, "signals": False}
+    if ruleset is None and abi >= 1:
+        ruleset = read_ruleset(read_paths, restrict_reads=restrict_reads, deny_paths=deny_paths)
+    if abi < 1 or ruleset is None:
+        if ruleset is not None:
+            os.close(ruleset)
+        return report
+    libc = _libc()
+    handled, net, scoped = _handled(abi, restrict_reads)
+    report["net"], report["signals"] = bool(net), bool(scoped)
+    try:
+        _add_path_rule(libc, ruleset, scratch, handled)
         if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
         if libc.syscall(SYS_RESTRICT_SELF, ruleset, ctypes.c_uint32(0)) != 0:
@@ -278,3 +306,108 @@ def set_limits(*, memory_mb: int, cpu_seconds: int, file_mb: int, open_files: in
             if sys.platform.startswith("linux"):
                 raise
             # macOS refuses some limits (address space): the grader's deadlines still apply
+
+
+# --------------------------------------------------------------------------- one check
+
+
+def neutralize_descriptors(keep: set[int], limit: int = 4096) -> int:
+    """Point every open descriptor but ``keep`` (and 0-2, /dev/null already) at /dev/null:
+    pipes, sockets, files and shared-memory handles the notebook opened stay unusable in a
+    check. The numbers stay valid (a student's object that closes one later closes /dev/null).
+    Returns how many were neutralized."""
+    devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+    count = 0
+    try:
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        top = limit if soft == resource.RLIM_INFINITY else min(soft, limit)
+        for fd in range(3, top):
+            if fd in keep or fd == devnull:
+                continue
+            try:
+                os.fstat(fd)
+            except OSError:
+                continue
+            os.dup2(devnull, fd, inheritable=False)
+            count += 1
+    finally:
+        os.close(devnull)
+    return count
+
+
+PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
+MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x02, 0x10, 0x20
+MAX_PRIVATE_COPY = 256 * 1024 * 1024  # bytes of shared memory whose content a check keeps
+
+
+def privatize(ranges) -> int:
+    """Replace each shared mapping ``(start, end, perms)`` (from /proc/PID/maps, read by the
+    grader) by a private copy: what a check writes there no longer reaches the notebook process
+    (an ``mmap.mmap(-1, n)`` made before the check is shared with it otherwise). Returns how
+    many were replaced; a mapping that cannot be copied is unmapped."""
+    libc = _libc()
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_int, ctypes.c_long]
+    libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    done = 0
+    for start, end, perms in ranges:
+        size = end - start
+        if size <= 0:
+            continue
+        prot = ((PROT_READ if "r" in perms else 0) | (PROT_WRITE if "w" in perms else 0)
+                | (PROT_EXEC if "x" in perms else 0))
+        copy = None
+        if size <= MAX_PRIVATE_COPY and libc.mprotect(start, size, PROT_READ) == 0:
+            copy = ctypes.create_string_buffer(size)
+            ctypes.memmove(copy, start, size)
+        new = libc.mmap(start, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS,
+                        -1, 0)
+        if new != start:
+            libc.munmap(start, size)
+            continue
+        if copy is not None:
+            ctypes.memmove(start, copy, size)
+        libc.mprotect(start, size, prot)
+        done += 1
+    return done
+
+
+def confine_check(scratch: str, read_paths) -> dict:
+    """A second Landlock layer for one check process: it may write only beneath its own scratch
+    folder (removed by the grader when the check ends) and read only the system, Python, the
+    packages and that folder (not the notebook's scratch folder), and may neither signal nor
+    reach abstract sockets of the processes outside it (then ``seccomp.py``'s CHECK_RULES)."""
+    report = {"landlock": 0}
+    abi = landlock_abi()
+    if abi >= 1:
+        libc = _libc()
+        write = (FS_WRITE_FILE | FS_REMOVE_DIR | FS_REMOVE_FILE | FS_MAKE_CHAR | FS_MAKE_DIR
+                 | FS_MAKE_REG | FS_MAKE_SOCK | FS_MAKE_FIFO | FS_MAKE_BLOCK | FS_MAKE_SYM)
+        write |= FS_REFER if abi >= 2 else 0
+        write |= FS_TRUNCATE if abi >= 3 else 0
+        read = FS_EXECUTE | FS_READ_FILE | FS_READ_DIR
+        attr = _RulesetAttr(handled_access_fs=write | read)
+        if abi >= 4:
+            attr.handled_access_net = NET_BIND_TCP | NET_CONNECT_TCP
+        if abi >= 6:
+            attr.scoped = SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL
+        ruleset = libc.syscall(SYS_CREATE_RULESET, ctypes.byref(attr),
+                               ctypes.c_size_t(ctypes.sizeof(attr)), ctypes.c_uint32(0))
+        if ruleset < 0:
+            raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
+        try:
+            _add_path_rule(libc, ruleset, scratch, write | read)
+            for path in (*SYSTEM_READ_PATHS, *read_paths):
+                _add_path_rule(libc, ruleset, path, read)
+            _add_path_rule(libc, ruleset, "/dev/null", FS_READ_FILE | FS_WRITE_FILE
+                           | (FS_TRUNCATE if abi >= 3 else 0))
+            if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+                raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+            if libc.syscall(SYS_RESTRICT_SELF, ruleset, ctypes.c_uint32(0)) != 0:
+                raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
+        finally:
+            os.close(ruleset)
+        report["landlock"] = abi
+    return report

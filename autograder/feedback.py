@@ -27,24 +27,35 @@ from traitlets import Bool, Unicode
 WITHHELD = ("The details of the hidden checks (their inputs and expected values) are not shown in "
             "this feedback. Run the visible tests in your notebook to investigate.")
 
-# (pattern in a verdict message, what the student is told instead): first match wins.
+# What a student is told about a failed check when details are hidden: one of these fixed
+# sentences, chosen from the FIRST line of the verdict (which the grader writes; what a student's
+# code returns, raises or prints comes after the grader's own words, and is never copied into
+# the feedback). Only names the check itself wrote (the function or variable it looked for) are
+# filled in, so nothing a student's code computed from a hidden input reaches the feedback.
 KINDS = [
     (r"still raises NotImplementedError",
      "A function still raises NotImplementedError: it has not been written yet."),
-    (r"The (function|variable) (\w+) is not defined",
+    (r"\AThe (function|variable) ([A-Za-z_][A-Za-z0-9_]{0,60}) is not defined",
      "The {1} {2} is not defined when this cell is reached (does the cell defining it run "
      "without an error?)."),
-    (r"did not finish within", "A call to your code did not finish in time (an infinite loop, or "
-                               "far more work than the task needs)."),
+    (r"did not finish", "A call to your code did not finish in time (an infinite loop, or "
+                        "far more work than the task needs)."),
     (r"stopped the Python process|Not graded: the process running|The Python process stopped",
      "Your code stopped the process running it (os._exit, a crash or running out of memory)."),
     (r"but the answer must be a number|should be a number or a NumPy array",
      "Your code returned something that is not a number or an array of numbers."),
     (r"should be a function, but it is", "A name the check calls is not a function."),
-    (r"\braised (\w+)", "A call to your code raised {1}."),
-    (r"The grader's check itself failed",
+    (r"changed its argument", "Your function changed an argument in place."),
+    (r"\braised [A-Za-z_]", "A call to your code raised an exception (run the visible tests to "
+                             "see which)."),
+    (r"\AThe grader's check itself failed",
      "The grader's check failed (a bug in the grader, not in your work)."),
-    (r"^Not graded: (.*)", "Not graded: {1}"),
+    (r"\ANot graded: the grader could not read your notebook file",
+     "Not graded: the grader could not read your notebook file (see your instructor)."),
+    (r"\ANot graded: (the grader's time for this notebook was used up|the code above stopped "
+     r"the sandbox|during this check your code changed files|the process running your code "
+     r"could not be)", "Not graded: {1} (see your instructor)."),
+    (r"\ANot graded", "Not graded (see your instructor)."),
     (r"shape", "Your answer has the wrong shape for at least one hidden input."),
     (r"NaN|infinite", "Your answer contains NaN or infinite values for at least one hidden input."),
 ]
@@ -53,9 +64,11 @@ HIDDEN_REGION = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDD
 
 
 def failure_kind(message: str) -> str:
-    """What went wrong, without any hidden input or expected value."""
+    """What went wrong, without any hidden input, expected value or student-written text."""
+    lines = message.strip().splitlines()
+    first = lines[0] if lines else ""
     for pattern, text in KINDS:
-        found = re.search(pattern, message, flags=re.M)
+        found = re.search(pattern, first)
         if found:
             return text.format(*[found.group(0), *found.groups()])
     return "At least one hidden check found a wrong value."

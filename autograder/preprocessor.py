@@ -22,9 +22,7 @@ another submission (Landlock; see ``confine.py``).
 from __future__ import annotations
 
 import base64
-import fnmatch
 import os
-import shutil
 import tempfile
 import time
 import traceback
@@ -36,7 +34,9 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Integer, List, Unicode
 
 from autograder.checking import ChecksModule, Verdict, load_checks, run_check
-from autograder.runner import Broken, Limits, SandboxError, shared_zygote
+from autograder.repair import unreadable_reason
+from autograder.isolation import Isolation, copy_data_files, remove_tree
+from autograder.runner import Broken, Limits, Refused, SandboxError, shared_zygote
 
 
 _CHECKS_CACHE: dict = {}
@@ -67,7 +67,9 @@ class SandboxAutograde(NbGraderPreprocessor):
     cell_timeout = Float(30.0, help="Seconds one code cell may run before it is killed.").tag(config=True)
     check_timeout = Float(10.0, help="Seconds one graded check may take.").tag(config=True)
     notebook_timeout = Float(600.0, help="Seconds for a whole notebook.").tag(config=True)
-    max_restarts = Integer(4, help="Fresh sandboxes after a hang or crash, per notebook.").tag(config=True)
+    max_restarts = Integer(20, help="Fresh sandboxes after a hang or crash, per notebook (each "
+                                    "restart and its replay spend the notebook's time budget "
+                                    "too).").tag(config=True)
     memory_mb = Integer(2048, help="Address-space limit of the sandbox (MiB).").tag(config=True)
     cpu_seconds = Integer(300, help="CPU-time limit of one sandbox process.").tag(config=True)
     file_mb = Integer(64, help="Largest file the sandbox may write (MiB).").tag(config=True)
@@ -92,6 +94,12 @@ class SandboxAutograde(NbGraderPreprocessor):
         assignment, notebook, student = info["assignment"], info["notebook"], info["student"]
         checks = ChecksModule("", {}, {}) if self.visible_tests else self._load_checks(assignment, nb)
         label = f"{assignment}/{notebook} of {student}"
+        unreadable = unreadable_reason(resources)
+        if unreadable is not None:  # graded as the blank release; RepairingExporter logged why
+            runner = NotebookRunner(self, None, {}, {})
+            runner.fail_remaining(nb, f"Not graded: the grader could not read your notebook file: "
+                                      f"{unreadable}. Every autograded cell scores 0.")
+            return nb, resources
         start = time.monotonic()
         scratch = tempfile.mkdtemp(prefix="mlpkit-grade-")
         try:
@@ -99,15 +107,17 @@ class SandboxAutograde(NbGraderPreprocessor):
             # folder: files a student adds there (a symbolic link to the gradebook or to another
             # student's notebook, which nbgrader would copy as the grader) never reach the sandbox.
             coursedir = CourseDirectory(config=self.config)
-            _copy_data_files(coursedir.format_path(coursedir.source_directory, ".", assignment),
-                             scratch, ignore=list(coursedir.ignore))
+            source = coursedir.format_path(coursedir.source_directory, ".", assignment)
+            copy_data_files(source, scratch, ignore=list(coursedir.ignore))
             zygote = shared_zygote(self.preload)
             limits = Limits(memory_mb=self.memory_mb, cpu_seconds=self.cpu_seconds,
                             file_mb=self.file_mb, max_output_chars=self.max_output_chars,
                             restrict_reads=self.restrict_reads,
                             extra_read_paths=list(self.extra_read_paths))
             params = limits.spawn_params(scratch, zygote, checks.forbidden)
-            runner = NotebookRunner(self, zygote, params, checks.checks)
+            runner = NotebookRunner(self, zygote, params, checks.checks, data_source=source,
+                                    ignore=list(coursedir.ignore))
+            runner.label = label
             try:
                 runner.run(nb)
             except ConfigurationError:
@@ -120,15 +130,14 @@ class SandboxAutograde(NbGraderPreprocessor):
             finally:
                 runner.close()
         finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+            if not remove_tree(scratch):  # the zygote's rules would still reach it: a new zygote
+                self.log.error("%s: the sandbox's folder %s could not be removed; the sandbox is "
+                               "restarted so that no later notebook can reach it", label, scratch)
+                shared_zygote(self.preload).close()
         passed = sum(v.passed for v in runner.verdicts)
         self.log.info("%s: %d/%d checks passed, %d cells run, %d restart(s), %.1f s, %s", label,
                       passed, len(runner.verdicts), runner.cells_run, runner.restarts,
                       time.monotonic() - start, _describe_confinement(runner.confinement))
-        for verdict in runner.verdicts:
-            if verdict.grader_bug:
-                self.log.error("%s: check %s crashed in the grader:\n%s", label,
-                               verdict.grade_id, verdict.message)
         return nb, resources
 
     def _load_checks(self, assignment: str, nb):
@@ -154,8 +163,11 @@ class SandboxAutograde(NbGraderPreprocessor):
 class NotebookRunner:
     """Runs one notebook's cells and checks in sandboxes, restarting after hangs and crashes."""
 
-    def __init__(self, settings: SandboxAutograde, zygote, params: dict, checks: dict):
+    def __init__(self, settings: SandboxAutograde, zygote, params: dict, checks: dict,
+                 data_source: str | None = None, ignore=()):
         self.s, self.zygote, self.params, self.checks = settings, zygote, params, checks
+        self.data_source, self.ignore = data_source, list(ignore)
+        self.label = "notebook"  # "ps1/ps1 of student", for the log
         self.log = settings.log
         self.proc = None
         self.history: list[str] = []  # cells that completed, replayed after a restart
@@ -182,6 +194,11 @@ class NotebookRunner:
                     verdict = self._run_visible_tests(grade_id, cell.source, count)
                 else:
                     verdict = self._grade(grade_id)
+                if verdict.grader_bug:  # the traceback names the grader's files: instructor only
+                    self.log.error("%s: check %s crashed in the grader:\n%s", self.label, grade_id,
+                                   verdict.message)
+                    verdict.message = ("The grader's check itself failed (a bug in the grader, not "
+                                       "in your work): your instructor has been told.")
                 self.verdicts.append(verdict)
                 cell.outputs = verdict_outputs(verdict, cell.metadata.nbgrader.get("points", 0))
             elif cell.source.strip():
@@ -205,7 +222,7 @@ class NotebookRunner:
             proc = self._process()
         except GaveUp as exc:
             return [_error("NotRun", f"This cell was not run: {exc}")]
-        run = proc.exec_cell(code, self.s.cell_timeout)
+        run = proc.exec_cell(code, self.s.cell_timeout, self.deadline)
         self.cells_run += 1
         if run.status in ("ok", "error"):
             self.history.append(code)
@@ -215,6 +232,10 @@ class NotebookRunner:
                 return [new_output("stream", name="stdout",
                                    text="(outputs not kept: this notebook's outputs are too large)\n")]
             return outputs
+        if run.status == "timeout" and time.monotonic() >= self.deadline:
+            return [_error("NotebookTimeout", "The grader's time for this notebook "
+                           f"({self.s.notebook_timeout:g} s, all cells and checks) was used up while "
+                           "this cell ran, so the grader stopped it. What was graded above counts.")]
         if run.status == "timeout":
             return [_error("CellTimeout", f"This cell did not finish within {self.s.cell_timeout:g} s, "
                            "so the grader stopped it (is there an infinite loop?). The cells "
@@ -251,19 +272,53 @@ class NotebookRunner:
         for _attempt in range(2):
             try:
                 proc = self._process()
-                child = proc.open_child()
+                isolation = Isolation(self.zygote, self.params["scratch"], self.params.get("read_paths", []),
+                                      self.data_source, self.ignore,
+                                      expect_seccomp=proc.confinement.get("seccomp") == "on")
+                child = proc.open_child(deadline=self.deadline, isolation=isolation)
             except GaveUp as exc:
                 return Verdict(grade_id, False, f"Not graded: {exc}")
+            except Refused as exc:
+                self.log.warning("%s: %s", grade_id, exc)
+                self._reset_scratch()
+                return Verdict(grade_id, False, "Not graded: the process running your code could "
+                               "not be isolated for this check (the code above changed the "
+                               "sandbox itself).")
             except (Broken, SandboxError):
                 continue
-            verdict = run_check(grade_id, fn, child, timeout)
-            ended = proc.close_child(child)
+            verdict = run_check(grade_id, fn, child, timeout, self.deadline)
+            ended = proc.close_child(child, deadline=self.deadline)
+            if child.tampered:
+                self.log.warning("%s: during the check, %s", grade_id, child.tampered)
+                proc.kill()
+                self._reset_scratch()
+                return Verdict(grade_id, False, "Not graded: during this check your code changed "
+                               "files outside its own scratch folder, which the sandbox does not "
+                               "allow (the code above changed the sandbox itself).")
             if verdict.crashed and not verdict.passed:
                 verdict.message += f"\n(The process running your code {ended}.)"
             return verdict
         return Verdict(grade_id, False, "Not graded: the process running your code could not be started.")
 
     # ----------------------------------------------------------------- processes
+
+    def _reset_scratch(self) -> None:
+        """After tampering: a fresh process in an emptied scratch folder (cells replay)."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc = None
+        self.zygote.sweep()
+        scratch = self.params["scratch"]
+        for name in os.listdir(scratch):
+            path = os.path.join(scratch, name)
+            if os.path.isdir(path) and not os.path.islink(path):
+                remove_tree(path)
+            else:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+        copy_data_files(self.data_source, scratch, self.ignore)
 
     def _process(self):
         """The live notebook process, after a restart and replay if the last one died."""
@@ -276,14 +331,19 @@ class NotebookRunner:
                 self.restarts += 1
             self.spawned = True
             try:
-                self.proc = self.zygote.spawn(self.params)
+                self.proc = self.zygote.spawn(self.params, deadline=self.deadline)
             except SandboxError as exc:
                 self.proc = None
+                if time.monotonic() >= self.deadline:
+                    raise GaveUp("the grader's time for this notebook was used up") from None
                 raise GaveUp(f"the sandbox could not be started ({exc})") from None
             self._check_confinement(self.proc.confinement)
+            # The replay spends the notebook's budget like any other run of a cell.
             for index, code in enumerate(self.history):
-                run = self.proc.exec_cell(code, self.s.cell_timeout)
+                run = self.proc.exec_cell(code, self.s.cell_timeout, self.deadline)
                 if run.status in ("timeout", "died"):
+                    if time.monotonic() >= self.deadline:
+                        raise GaveUp("the grader's time for this notebook was used up")
                     del self.history[index]  # it no longer completes: run on without it
                     break
         return self.proc
@@ -381,29 +441,7 @@ def to_outputs(items, count: int, max_chars: int) -> list:
     return outputs
 
 
-def _copy_data_files(folder, scratch: str, ignore=(), max_bytes: int = 50 * 1024 * 1024) -> None:
-    """Copy the assignment's data files (not notebooks, nothing matching ``ignore``: the hidden
-    checks and the rubric) from the source folder ``folder`` next to the student's code."""
-    if not folder or not os.path.isdir(folder):
-        return
-    total = 0
-
-    def ignored(name: str) -> bool:
-        return any(fnmatch.fnmatch(name, pattern) for pattern in ignore)
-
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__pycache__" and not ignored(d)]
-        for name in files:
-            if name.endswith(".ipynb") or name.startswith(".") or ignored(name):
-                continue
-            src = os.path.join(root, name)
-            size = os.path.getsize(src)
-            if not os.path.isfile(src) or os.path.islink(src) or total + size > max_bytes:
-                continue
-            dest = os.path.join(scratch, os.path.relpath(src, folder))
-            os.makedirs(os.path.dirname(dest), exist_ok=True)
-            shutil.copyfile(src, dest)
-            total += size
+_copy_data_files = copy_data_files  # the name older code imports
 
 
 def _describe_confinement(report: dict) -> str:
@@ -412,4 +450,7 @@ def _describe_confinement(report: dict) -> str:
     parts = [f"Landlock ABI {report['landlock']}", "writes"]
     parts += [name for name in ("reads", "net", "signals") if report.get(name)]
     text = " + ".join(parts) + " confined"
+    seccomp = report.get("seccomp")
+    if seccomp:
+        text += ", seccomp " + ("on (no network, per-check isolation)" if seccomp == "on" else seccomp)
     return text + (", no capabilities" if report.get("capabilities") == "none" else "")

@@ -7,6 +7,9 @@ Processes (see ``_sandbox.py``)::
             `-- notebook         one per submission: confined, runs the student's cells
                   `-- check      one per graded check: a fork holding the notebook's state
 
+It is longer than the course's usual 500 lines, so that every wait of the grader and its
+overall deadline sit in one module to audit (per-check isolation is ``isolation.py``).
+
 Every wait has a deadline. When one passes, the grader sends SIGKILL to the process group
 (a loop that ignores SIGINT, or catches every exception, still dies), and the caller learns
 it as :class:`Timeout`; a process that dies or talks nonsense is :class:`Broken`.
@@ -26,8 +29,12 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from autograder import wire
+
+if TYPE_CHECKING:  # isolation.py imports this module
+    from autograder.isolation import Isolation
 
 SANDBOX_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_sandbox.py")
 
@@ -134,13 +141,14 @@ class ProcessHandle:
 
 
 def _receive(sock: socket.socket, deadline: float, *, with_fds: bool = False):
-    """One message before ``deadline`` (time.monotonic()); Timeout or Broken otherwise."""
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
+    """One whole message before ``deadline`` (time.monotonic()); Timeout or Broken otherwise.
+
+    The deadline bounds the whole frame, not each read: a process that sends a byte at a time
+    cannot keep the grader waiting past it."""
+    if deadline - time.monotonic() <= 0:
         raise Timeout("deadline passed")
-    sock.settimeout(remaining)
     try:
-        return wire.recv(sock, with_fds=with_fds)
+        return wire.recv(sock, with_fds=with_fds, deadline=deadline)
     except (socket.timeout, TimeoutError):
         raise Timeout("no answer before the deadline") from None
     except (EOFError, OSError, wire.WireError) as exc:
@@ -163,12 +171,51 @@ def _socket_from(fd: int) -> socket.socket | None:
     return sock
 
 
-def _send(sock: socket.socket, message: dict) -> None:
+SEND_TIMEOUT = 5.0  # seconds to hand one message to a process that reads it (a trusted zygote)
+STOP_GRACE = 1.0  # seconds a check process gets to exit before SIGKILL
+SWEEP_TIMEOUT = 5.0  # seconds the zygote gets to kill what a notebook left running
+
+
+def worst_case_notebook_seconds(notebook_timeout: float) -> float:
+    """The longest one notebook can keep the grader (docs/instructor.md): every wait ends by
+    the notebook's deadline; after it, only clean-up is left: the running check process is
+    killed (STOP_GRACE), the sandbox's other processes are let go or killed (SWEEP_TIMEOUT),
+    and what is left of the notebook's processes is swept (SWEEP_TIMEOUT)."""
+    return notebook_timeout + STOP_GRACE + 2 * SWEEP_TIMEOUT
+
+
+def soonest(*deadlines: float | None) -> float:
+    """The earliest of the given deadlines (None: no deadline)."""
+    return min(d for d in deadlines if d is not None)
+
+
+def _send(sock: socket.socket, message: dict, deadline: float | None = None) -> None:
+    """Send ``message`` before ``deadline`` (default: SEND_TIMEOUT from now): a process that
+    reads slowly, or not at all, cannot keep the grader waiting past it (Timeout)."""
+    deadline = soonest(time.monotonic() + SEND_TIMEOUT, deadline)
     try:
-        sock.settimeout(5.0)
-        wire.send(sock, message)
+        wire.send(sock, message, deadline=deadline)
+    except (socket.timeout, TimeoutError):
+        raise Timeout("the other side did not read before the deadline") from None
     except (OSError, wire.WireError) as exc:
         raise Broken(f"could not send: {exc}") from None
+
+
+# What the sandbox's environment keeps of the grader's: nothing else (the course secret, tokens,
+# paths of the course or of the gradebook never reach student code).
+# HOME and MPLCONFIGDIR let the zygote find Matplotlib's font cache; each notebook process
+# then points HOME at its scratch folder and drops the rest.
+ENVIRONMENT_KEPT = ("PATH", "LANG", "LANGUAGE", "TZ", "TERM", "USER", "LOGNAME", "HOME",
+                    "MPLCONFIGDIR")
+
+
+def sandbox_environment(environ) -> dict:
+    """The zygote's environment: a few harmless variables of the grader's, and fixed settings."""
+    env = {key: value for key, value in environ.items()
+           if key in ENVIRONMENT_KEPT or key.startswith("LC_")}
+    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               MPLBACKEND="Agg", PYTHONHASHSEED="0")
+    return env
 
 
 @dataclass
@@ -229,10 +276,7 @@ class Zygote:
 
     def start(self, timeout: float = 120.0) -> None:
         parent, child = socket.socketpair()
-        env = {key: value for key, value in os.environ.items()
-               if not key.startswith(("PYTHON", "JPY_", "NBGRADER", "JUPYTER"))}
-        env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-                   MPLBACKEND="Agg", PYTHONHASHSEED="0")
+        env = sandbox_environment(os.environ)
         self._log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [self.python, "-I", "-B", SANDBOX_SCRIPT, "zygote", str(child.fileno()),
@@ -261,12 +305,13 @@ class Zygote:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def spawn(self, params: dict, timeout: float = 30.0) -> NotebookProcess:
-        """A fresh, confined notebook process (params: see ``_sandbox.notebook_process``)."""
+    def spawn(self, params: dict, timeout: float = 30.0, deadline: float | None = None) -> NotebookProcess:
+        """A fresh, confined notebook process (params: see ``_sandbox.notebook_process``),
+        before ``timeout`` seconds from now and before ``deadline`` (Timeout otherwise)."""
+        deadline = soonest(time.monotonic() + timeout, deadline)
         if not self.alive:
-            self.start()
-        deadline = time.monotonic() + timeout
-        _send(self.sock, {"op": "spawn", **params})
+            self.start(timeout=max(deadline - time.monotonic(), 0.001))
+        _send(self.sock, {"op": "spawn", **params}, deadline)
         reply, fds = _receive(self.sock, deadline, with_fds=True)
         if reply.get("op") != "spawned" or len(fds) != 1:
             for fd in fds:
@@ -295,7 +340,7 @@ class Zygote:
         confinement = ready.get("confinement")
         return NotebookProcess(handle, sock, confinement if isinstance(confinement, dict) else {})
 
-    def sweep(self, timeout: float = 5.0) -> int:
+    def sweep(self, timeout: float = SWEEP_TIMEOUT) -> int:
         """Kill every process left over from the last notebook; returns how many were killed."""
         if not self.alive:
             return 0
@@ -306,6 +351,28 @@ class Zygote:
             self.close()
             return 0
         return int(reply.get("killed", 0)) if reply.get("op") == "swept" else 0
+
+    def freeze(self, check_pid: int, deadline: float | None = None) -> int:
+        """Stop every process of the sandbox but the check process ``check_pid``."""
+        until = soonest(time.monotonic() + SWEEP_TIMEOUT, deadline)
+        _send(self.sock, {"op": "freeze", "except": int(check_pid)}, until)
+        reply = _receive(self.sock, until)
+        if reply.get("op") != "frozen":
+            raise Broken("the zygote did not freeze the sandbox")
+        return int(reply.get("count", 0))
+
+    def thaw(self) -> int:
+        """Kill what appeared during the check, continue the rest; how many were killed."""
+        if not self.alive:
+            return 0
+        try:
+            until = time.monotonic() + SWEEP_TIMEOUT
+            _send(self.sock, {"op": "thaw"}, until)
+            reply = _receive(self.sock, until)
+        except SandboxError:
+            self.close()  # its processes die with it (PR_SET_PDEATHSIG): nothing stays frozen
+            return 0
+        return int(reply.get("killed", 0)) if reply.get("op") == "thawed" else 0
 
     def close(self) -> None:
         if self.sock is not None:
@@ -353,11 +420,13 @@ class NotebookProcess:
         self.child: ChildProcess | None = None
         self.dead = False
 
-    def exec_cell(self, code: str, timeout: float) -> CellRun:
+    def exec_cell(self, code: str, timeout: float, deadline: float | None = None) -> CellRun:
+        """Run one cell within ``timeout`` seconds and before ``deadline`` (the notebook's)."""
         start = time.monotonic()
+        until = soonest(start + timeout, deadline)
         try:
-            _send(self.sock, {"op": "exec", "code": code})
-            reply = _receive(self.sock, start + timeout)
+            _send(self.sock, {"op": "exec", "code": code}, until)
+            reply = _receive(self.sock, until)
         except Timeout:
             self.kill()
             return CellRun("timeout", [], time.monotonic() - start)
@@ -371,11 +440,16 @@ class NotebookProcess:
         status = "error" if reply.get("status") == "error" else "ok"
         return CellRun(status, outputs, time.monotonic() - start)
 
-    def open_child(self, timeout: float = 10.0) -> ChildProcess:
-        """Fork a check process holding the current state (Broken if this process is gone)."""
-        _send(self.sock, {"op": "fork"})
+    def open_child(self, timeout: float = 10.0, deadline: float | None = None,
+                   isolation: Isolation | None = None) -> ChildProcess:
+        """Fork a check process holding the current state (Broken if this process is gone),
+        cut off from the notebook process (:class:`Isolation`) before it gets any input."""
+        if isolation is None:
+            raise TypeError("a check process needs an Isolation: it serves no call without one")
+        until = soonest(time.monotonic() + timeout, deadline)
         try:
-            reply, fds = _receive(self.sock, time.monotonic() + timeout, with_fds=True)
+            _send(self.sock, {"op": "fork"}, until)
+            reply, fds = _receive(self.sock, until, with_fds=True)
         except SandboxError:
             self.kill()
             raise Broken("the notebook process did not fork") from None
@@ -395,14 +469,26 @@ class NotebookProcess:
             self.kill()
             raise Broken("the notebook process sent something that is not a check process")
         self.child = ChildProcess(handle, sock)
+        if isolation is not None:
+            try:
+                isolation.enter(self.child, self.pid, until)
+            except SandboxError:
+                self.child.kill()
+                isolation.leave(self.child)
+                self.child = None
+                self.kill()
+                raise
         return self.child
 
-    def close_child(self, child: ChildProcess, timeout: float = 5.0) -> str:
-        """Stop ``child`` and collect how it ended; kills this process too if it stops answering."""
+    def close_child(self, child: ChildProcess, timeout: float = 5.0, deadline: float | None = None) -> str:
+        """Stop ``child`` and collect how it ended; kills this process too if it stops answering
+        within ``timeout`` seconds or before ``deadline``."""
         child.stop()
         self.child = None
+        if child.isolation is not None:
+            child.isolation.leave(child)
         try:
-            reply = _receive(self.sock, time.monotonic() + timeout)
+            reply = _receive(self.sock, soonest(time.monotonic() + timeout, deadline))
         except SandboxError:
             self.kill()
             return "stopped (its exit status is unknown: the notebook process stopped answering)"
@@ -432,6 +518,10 @@ class ChildProcess:
         self.pid = handle.pid
         self.dead = False
         self.ended = ""
+        self.isolation: Isolation | None = None
+        self.scratch: str | None = None  # its own scratch folder (removed when it ends)
+        self.before: dict | None = None  # the notebook's scratch folder when it started
+        self.tampered = ""  # what the check changed that it could not have, if anything
 
     def request(self, message: dict, deadline: float, serve_eval) -> dict:
         """Send ``message``; answer ``eval`` requests with ``serve_eval(msg) -> reply`` until
@@ -439,31 +529,46 @@ class ChildProcess:
         if self.dead:
             raise Broken("the process running your code had already stopped")
         try:
-            _send(self.sock, message)
+            _send(self.sock, message, deadline)
             while True:
                 reply = _receive(self.sock, deadline)
                 if reply.get("op") != "eval":
                     return reply
-                _send(self.sock, serve_eval(reply))
+                _send(self.sock, serve_eval(reply), deadline)
         except SandboxError:
             self.kill()
             raise
 
     def kill(self) -> None:
         self.handle.kill()
+        self.wait_gone(STOP_GRACE)
         self.handle.close()
         self.dead = True
 
+    def wait_gone(self, timeout: float) -> None:
+        """Wait until the (killed) process has ended, at most ``timeout`` seconds."""
+        fd = self.handle.fd
+        if fd is None or self.handle.closed:
+            return
+        import select
+
+        try:
+            select.select([fd], [], [], timeout)
+        except (OSError, ValueError):
+            pass
+
     def stop(self) -> None:
-        if not self.dead:
-            try:
-                self.sock.settimeout(1.0)
-                wire.send(self.sock, {"op": "exit"})
-                self.sock.recv(1)  # EOF when it has gone
-            except (OSError, wire.WireError):
-                pass
+        """End the check process: SIGKILL (it holds nothing worth a graceful exit), then wait
+        up to STOP_GRACE seconds until it is gone."""
         self.kill()
         try:
             self.sock.close()
         except OSError:
             pass
+
+
+class Refused(Broken):
+    """A check process could not be isolated (or said it was and is not): no input is sent."""
+
+
+# Isolating a check process, and the folders the sandbox uses: autograder/isolation.py.

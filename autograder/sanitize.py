@@ -44,6 +44,8 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from autograder.repair import unreadable_reason
+
 
 class TrustedCellMetadata(NbGraderPreprocessor):
     """Rewrite the nbgrader metadata of every submitted cell from the gradebook."""
@@ -58,6 +60,9 @@ class TrustedCellMetadata(NbGraderPreprocessor):
         if linked:
             self.log.error("%s: %s is a symbolic link; graded as the blank release", label, linked)
             nb.cells = self._release_cells(info["db_url"], info["notebook"], info["assignment"])
+        elif unreadable_reason(resources) is not None:  # logged by RepairingExporter
+            note = [cell for cell in nb.cells if cell.cell_type == "markdown"][:1]
+            nb.cells = note + self._release_cells(info["db_url"], info["notebook"], info["assignment"])
         seen = set()
         for index in reversed(range(len(nb.cells))):  # the last copy of a cell counts, as in nbgrader
             cell = nb.cells[index]

@@ -20,6 +20,7 @@ import math
 import os
 import socket
 import struct
+import time
 
 import numpy as np
 
@@ -48,22 +49,42 @@ class Unsupported:
 # --------------------------------------------------------------------------- framing
 
 
-def send(sock: socket.socket, message: dict, fds: tuple[int, ...] = ()) -> None:
-    """Send one frame; ``fds`` (file descriptors) travel with it (SCM_RIGHTS)."""
+def _until(sock: socket.socket, deadline: float | None) -> None:
+    """Give the socket's next operation what is left before ``deadline`` (time.monotonic()).
+
+    A timeout alone bounds each ``recv``; the other side could then keep a frame alive for
+    ever by sending one byte just before each timeout. An overall deadline bounds the frame.
+    """
+    if deadline is None:
+        return
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise socket.timeout("deadline passed")
+    sock.settimeout(remaining)
+
+
+def send(sock: socket.socket, message: dict, fds: tuple[int, ...] = (), *,
+         deadline: float | None = None) -> None:
+    """Send one frame; ``fds`` (file descriptors) travel with it (SCM_RIGHTS). With
+    ``deadline``, the whole frame must be sent before it (``socket.timeout`` otherwise)."""
     data = json.dumps(message, allow_nan=True, separators=(",", ":")).encode()
     if len(data) > MAX_FRAME:
         raise WireError(f"frame of {len(data)} bytes exceeds the limit of {MAX_FRAME}")
     frame = HEADER.pack(len(data)) + data
     if fds:
+        _until(sock, deadline)
         socket.send_fds(sock, [frame[: HEADER.size]], list(fds))
-        sock.sendall(frame[HEADER.size:])
+        _until(sock, deadline)
+        sock.sendall(frame[HEADER.size:])  # sendall's timeout bounds the whole call
     else:
+        _until(sock, deadline)
         sock.sendall(frame)
 
 
-def _recv_exact(sock: socket.socket, size: int) -> bytes:
+def _recv_exact(sock: socket.socket, size: int, deadline: float | None = None) -> bytes:
     chunks, remaining = [], size
     while remaining:
+        _until(sock, deadline)
         chunk = sock.recv(min(remaining, 1 << 20))
         if not chunk:
             raise EOFError("the other side closed the connection")
@@ -72,29 +93,42 @@ def _recv_exact(sock: socket.socket, size: int) -> bytes:
     return b"".join(chunks)
 
 
-def recv(sock: socket.socket, *, with_fds: bool = False):
-    """Receive one frame (blocking, or until the socket's timeout): a dict, or (dict, fds)."""
+def recv(sock: socket.socket, *, with_fds: bool = False, deadline: float | None = None):
+    """Receive one frame: a dict, or (dict, fds). Blocks, or with ``deadline``
+    (time.monotonic()) raises ``socket.timeout`` unless the whole frame arrived before it."""
     fds: list[int] = []
     if with_fds:
+        _until(sock, deadline)
         header, fds, _flags, _addr = socket.recv_fds(sock, HEADER.size, 4)
         if not header:
             raise EOFError("the other side closed the connection")
         if len(header) < HEADER.size:
-            header += _recv_exact(sock, HEADER.size - len(header))
+            try:
+                header += _recv_exact(sock, HEADER.size - len(header), deadline)
+            except BaseException:
+                for fd in fds:
+                    _close_quietly(fd)
+                raise
     else:
-        header = _recv_exact(sock, HEADER.size)
+        header = _recv_exact(sock, HEADER.size, deadline)
     (size,) = HEADER.unpack(header)
     if size > MAX_FRAME:
         for fd in fds:
             _close_quietly(fd)
         raise WireError(f"frame of {size} bytes announced, the limit is {MAX_FRAME}")
     try:
-        message = json.loads(_recv_exact(sock, size))
+        message = json.loads(_recv_exact(sock, size, deadline))
     except (ValueError, RecursionError) as exc:
         for fd in fds:
             _close_quietly(fd)
         raise WireError(f"frame is not valid JSON: {exc}") from None
+    except BaseException:
+        for fd in fds:
+            _close_quietly(fd)
+        raise
     if not isinstance(message, dict) or not isinstance(message.get("op"), str):
+        for fd in fds:
+            _close_quietly(fd)
         raise WireError("frame is not a message (a JSON object with an 'op')")
     return (message, fds) if with_fds else message
 

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["step_accuracy", "reverse_cost", "forward_vs_reverse", "mlp_training"]
+ORDER = ["step_accuracy", "reverse_cost", "hvp_cost", "forward_vs_reverse", "mlp_training"]
 
 
 def main(names):

@@ -8,8 +8,9 @@ A dual number ``a + b eps`` carries a value ``a`` and a tangent ``b``, with the 
 So running a program on ``x + v eps`` returns ``f(x) + (J(x) v) eps``: the value and the
 Jacobian-vector product (JVP, the directional derivative along ``v``) in one forward sweep,
 computed alongside the value. Each elementary operation needs only its tangent rule
-``dy = f'(x) dx`` (the table ``TANGENT_RULES`` below); the chain rule is the order in which the
-program runs. Plain NumPy code is differentiated as it is written:
+``dy = f'(x) dx`` (the table ``TANGENT_RULES``, taken from :mod:`mlpkit.rules`, where each rule is
+written once for both AD modes); the chain rule is the order in which the program runs.
+Plain NumPy code is differentiated as it is written:
 
     >>> derivative(lambda x: np.sin(x) * x, 2.0)      # sin(2) + 2 cos(2)
     0.0770037537313969
@@ -30,110 +31,44 @@ Conventions where a derivative does not exist (never a silently wrong number):
   direction that moves such an x raises ``ValueError``; one that does not move it gives 0.
 - ``x ** y`` with a differentiated exponent uses ``log(x)``, so the base must be > 0 wherever the
   exponent's tangent is non-zero (``ValueError`` otherwise). A constant exponent allows any base.
-- Every NumPy function or ufunc not in the table raises ``TypeError`` naming it.
+- ``np.clip`` at a bound has slope 0 (it is ``np.minimum(np.maximum(x, lo), hi)``).
+- Every NumPy function or ufunc not in the table raises ``TypeError`` naming it, and so does an
+  ``np.einsum`` whose derivative is not an einsum again (a trace ``'ii->'``, a sum inside one
+  operand ``'ij->'``, three operands).
+
+Nesting: each call (``jvp``, ``derivative``, ...) tags its dual numbers with its own level
+(:mod:`mlpkit.nesting`), and the tangent rules are written in traceable NumPy operations, so a
+call may run inside another call of either mode: ``derivative(lambda t: derivative(lambda s:
+s * t, 1.0), 0.7)`` is 1 (perturbations of the two calls are never confused), and
+``jvp(lambda x: reverse.gradient(f, x), x, v)`` is a Hessian-vector product.
 """
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 
-from mlpkit._checks import as_real_array, check_callable, check_same_shape, check_scalar_output
+from mlpkit._checks import check_callable, check_same_shape, check_scalar_output
+from mlpkit.nesting import Box, apply, as_input, new_level, primal, top_box
+from mlpkit.rules import (ARRAY_FUNCTIONS, JVP_ALL_MOVING, JVP_RULES, LINEAR, LINEAR_ALL, UFUNC_PRIMITIVES,
+                          VALUE_ONLY, _einsum, _getitem, _is_basic, _matmul, _max, _min,
+                          _pow, _prod, _solve, _where, supported_names)
 
 __all__ = ["Dual", "TANGENT_RULES", "derivative", "jvp", "gradient", "jacobian"]
 
-LINEAR = "linear: the tangent goes through the same function, d f(x) = f(dx)"
-
-# The whole of forward-mode AD: one tangent rule per operation.
-TANGENT_RULES = {
-    # y = f(x)                            dy = f'(x) dx
-    np.negative: lambda x, dx: -dx,
-    np.positive: lambda x, dx: dx,
-    np.sin: lambda x, dx: np.cos(x) * dx,
-    np.cos: lambda x, dx: -np.sin(x) * dx,
-    np.tan: lambda x, dx: dx / np.cos(x) ** 2,
-    np.exp: lambda x, dx: np.exp(x) * dx,
-    np.log: lambda x, dx: dx / x,
-    np.sqrt: lambda x, dx: _power_rule(x, 0.5, dx, 0.0),  # sqrt(x) = x ** (1/2)
-    np.tanh: lambda x, dx: (1 - np.tanh(x) ** 2) * dx,
-    np.arctan: lambda x, dx: dx / (1 + x**2),
-    np.absolute: lambda x, dx: np.sign(x) * dx,  # sign(0) = 0, a subgradient
-    np.square: lambda x, dx: 2 * x * dx,
-    # z = f(x, y)                         dz = df/dx dx + df/dy dy
-    np.add: lambda x, y, dx, dy: dx + dy,
-    np.subtract: lambda x, y, dx, dy: dx - dy,
-    np.multiply: lambda x, y, dx, dy: dx * y + x * dy,
-    np.divide: lambda x, y, dx, dy: (dx - (x / y) * dy) / y,  # = (y dx - x dy) / y^2
-    np.power: lambda x, y, dx, dy: _power_rule(x, y, dx, dy),  # y x^(y-1) dx + x^y log(x) dy
-    np.maximum: lambda x, y, dx, dy: np.where(x > y, dx, dy),  # tie: second argument
-    np.minimum: lambda x, y, dx, dy: np.where(x < y, dx, dy),  # tie: second argument
-    np.matmul: lambda x, y, dx, dy: dx @ y + x @ dy,  # product rule, factor order kept
-    np.dot: lambda x, y, dx, dy: np.dot(dx, y) + np.dot(x, dy),
-    # selections                          dy = tangent of the selected element
-    np.max: lambda x, dx, axis=None, keepdims=False: _select(np.argmax, x, dx, axis, keepdims),
-    np.min: lambda x, dx, axis=None, keepdims=False: _select(np.argmin, x, dx, axis, keepdims),
-    # linear maps                         d f(x) = f(dx)
-    np.sum: LINEAR,
-    np.mean: LINEAR,
-    np.reshape: LINEAR,
-    np.ravel: LINEAR,
-    np.transpose: LINEAR,
-    np.stack: LINEAR,
-    np.concatenate: LINEAR,
-}
-
-# No tangent here: these answer with plain bools computed on the values (for `if` and loops).
-VALUE_ONLY = {np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
-              np.isfinite, np.isnan, np.isinf}
-
-
-def _power_rule(x, y, dx, dy):
-    """Tangent of z = x ** y:  dz = y x^(y-1) dx + x^y log(x) dy, each term where it moves."""
-    x, y, dx, dy = np.broadcast_arrays(x, y, dx, dy)
-    base_moves = (dx != 0) & (y != 0)  # x ** 0 = 1 does not move
-    exponent_moves = dy != 0
-    if np.any(base_moves & (x == 0) & (y < 1)):
-        raise ValueError("the derivative of x ** y (y < 1, e.g. np.sqrt = x ** 0.5) is infinite "
-                         "at x = 0, and the tangent direction moves x there")
-    if np.any(exponent_moves & (x <= 0)):
-        raise ValueError("x ** y with a differentiated exponent y needs x > 0 (d/dy x^y = x^y "
-                         "log x); found a base <= 0")
-    b, e = base_moves, exponent_moves
-    dz = np.zeros(x.shape)
-    dz[b] += y[b] * x[b] ** (y[b] - 1) * dx[b]
-    dz[e] += x[e] ** y[e] * np.log(x[e]) * dy[e]
-    return dz
-
-
-def _select(arg_select, x, dx, axis, keepdims):
-    """Tangent of np.max / np.min: pick dx where ``arg_select`` (np.argmax / np.argmin) points."""
-    x, dx = np.asarray(x), np.asarray(dx)
-    if axis is None:
-        picked = dx.reshape(-1)[arg_select(x)]
-        return np.full((1,) * x.ndim, picked) if keepdims else picked
-    index = np.expand_dims(arg_select(x, axis=axis), axis)
-    picked = np.take_along_axis(dx, index, axis=axis)
-    return picked if keepdims else np.squeeze(picked, axis=axis)
-
-
-def _n_inputs(rule) -> int:
-    """How many array inputs a rule takes: its parameters without defaults come in pairs x, dx."""
-    params = inspect.signature(rule).parameters.values()
-    return sum(p.default is p.empty for p in params) // 2
-
-
-_N_INPUTS = {f: _n_inputs(rule) for f, rule in TANGENT_RULES.items() if rule is not LINEAR}
-
-
-def _np_name(func) -> str:
-    return f"np.{getattr(func, '__name__', repr(func))}"
+# The whole of forward-mode AD: one tangent rule per operation (the NumPy name -> its rule).
+TANGENT_RULES = {f: JVP_RULES[p] for f, p in UFUNC_PRIMITIVES.items()}
+TANGENT_RULES.update({np.sum: LINEAR, np.mean: LINEAR, np.reshape: LINEAR, np.ravel: LINEAR,
+                      np.transpose: LINEAR, np.expand_dims: LINEAR, np.broadcast_to: LINEAR,
+                      np.stack: LINEAR_ALL, np.concatenate: LINEAR_ALL, np.max: JVP_RULES[_max],
+                      np.min: JVP_RULES[_min], np.dot: JVP_RULES[_matmul],
+                      np.where: JVP_RULES[_where], np.cumsum: LINEAR,
+                      np.linalg.solve: JVP_RULES[_solve], np.prod: JVP_RULES[_prod],
+                      np.einsum: JVP_RULES[_einsum]})
 
 
 def _unsupported(what: str) -> TypeError:
-    supported = ", ".join(sorted(_np_name(f) for f in TANGENT_RULES))
     return TypeError(f"{what} is not supported by mlpkit.forward (no tangent rule); "
-                     f"supported: {supported}")
+                     f"supported: {', '.join(supported_names())}")
 
 
 def _as_float(a, what: str) -> np.ndarray:
@@ -145,85 +80,167 @@ def _as_float(a, what: str) -> np.ndarray:
     return arr.astype(np.float64, copy=False)
 
 
-def _split(arg):
-    """(value, tangent) of an argument; a constant (float, int, ndarray) has tangent zero."""
-    if isinstance(arg, (list, tuple)) and len(arg) > 0:
-        arg = np.stack(arg)  # a list may hold Duals, e.g. [d[0], 1.0]: stacking keeps tangents
-    if isinstance(arg, Dual):
-        return arg.value, arg.tangent
-    value = _as_float(arg, "a constant mixed with a Dual")
-    return value, np.zeros_like(value)
-
-
-def _split_all(args):
-    """Values and tangents of several arguments, as two lists."""
-    pairs = [_split(a) for a in args]
-    return [v for v, _ in pairs], [t for _, t in pairs]
-
-
-def _apply(func, args, kwargs):
-    """Evaluate ``func`` on the values and its tangent rule on (values, tangents)."""
-    rule = TANGENT_RULES.get(func)
-    if rule is None:
-        raise _unsupported(_np_name(func))
-    if rule is LINEAR:  # first argument: an array or a sequence of arrays; the rest: options
-        data, options = args[0], args[1:]
-        if isinstance(data, (list, tuple)):  # np.stack, np.concatenate
-            values, tangents = _split_all(data)
-        else:
-            values, tangents = _split(data)
-        return Dual(func(values, *options, **kwargs), func(tangents, *options, **kwargs))
-    n = _N_INPUTS[func]
-    values, tangents = _split_all(args[:n])
-    value = func(*values, *args[n:], **kwargs)
-    return Dual(value, rule(*values, *tangents, *args[n:], **kwargs))
-
-
 def _plain(result):
     """A 0-d NumPy result as a Python scalar (so ``if d > 0:`` reads naturally)."""
-    return result.item() if np.ndim(result) == 0 else result
+    kind = type(result)
+    if kind is np.ndarray:
+        return result if result.ndim else float(result)
+    if kind is float or isinstance(result, Box):
+        return result
+    return float(result) if np.ndim(result) == 0 else result
 
 
-def _operator_pair(ufunc):
-    """The methods for ``d OP other`` and the reflected ``other OP d``."""
-    return (lambda self, other: ufunc(self, other)), (lambda self, other: ufunc(other, self))
+def _shape(v):
+    return getattr(v, "shape", ())  # a float has shape ()
 
 
-class Dual:
+def _constant(arg):
+    """An argument that this level does not trace: a value of an outer call, a number or array
+    (checked to be real), or an option of the primitive (an axis, an index, a shape)."""
+    if isinstance(arg, Box):
+        return arg
+    if isinstance(arg, (list, tuple)) and any(isinstance(a, Box) for a in arg):
+        return np.stack(arg)  # a list may hold Duals, e.g. [d[0], 1.0]: stacking keeps tangents
+    if isinstance(arg, (str, bytes, complex, np.complexfloating)) or (
+            isinstance(arg, np.ndarray) and arg.dtype.kind not in "biuf"):
+        raise TypeError(f"a constant mixed with a Dual must be real numbers, got "
+                        f"{type(arg).__name__}")
+    return arg
+
+
+def _zeros(v):
+    return np.zeros(np.shape(v))
+
+
+def _apply_at(level, primitive, args, kwargs):
+    """Evaluate ``primitive`` on the values and its tangent rule on the tangents of ``level``."""
+    values, tangents = [], []
+    for arg in args:
+        if type(arg) is Dual and arg.level == level:
+            values.append(arg.value)
+            tangents.append(arg.tangent)
+        else:
+            arg = _constant(arg)
+            if type(arg) is Dual and arg.level == level:  # a list of Duals, stacked
+                values.append(arg.value)
+                tangents.append(arg.tangent)
+            else:
+                values.append(arg)
+                tangents.append(None)
+    value = primitive(*values, **kwargs)
+    rule = JVP_RULES[primitive]
+    if rule is LINEAR:
+        tangent = primitive(tangents[0], *values[1:], **kwargs)
+    elif rule is LINEAR_ALL:
+        tangent = primitive(*(_zeros(v) if t is None else t for v, t in zip(values, tangents)),
+                            **kwargs)
+    elif primitive in JVP_ALL_MOVING and all(t is not None for t in tangents[:2]):
+        tangent = JVP_ALL_MOVING[primitive](*tangents[:2], value, *values, **kwargs)
+    else:
+        tangent, fresh = None, False
+        for i, dx in enumerate(tangents):
+            if dx is None:
+                continue
+            contribution = rule[i](dx, value, *values, **kwargs)
+            if tangent is None:
+                tangent, fresh = contribution, contribution is not dx
+            elif fresh and type(tangent) is np.ndarray and not isinstance(contribution, Box) and (
+                    tangent.shape == np.shape(value)):
+                tangent += contribution  # a temporary made by a rule: add into it
+            else:
+                tangent, fresh = tangent + contribution, True
+        if _shape(tangent) != _shape(value):  # an argument broadcast against the others
+            tangent = (apply(np.add, (tangent, _zeros(value))))
+    return Dual._make(value, tangent, level)
+
+
+class Dual(Box):
     """A dual number (or array of them) ``value + tangent * eps`` with ``eps**2 = 0``.
 
     ``value`` and ``tangent`` have the same shape: Python floats for a scalar, float64 arrays
     otherwise. ``Dual(x)`` is a constant (tangent 0); ``Dual(x, 1.0)`` seeds dx/dx = 1.
     NumPy ufuncs and functions act on it through the rules in ``TANGENT_RULES``.
+    ``level`` tags the differentiation call the dual number belongs to (0 for one made by
+    hand); under nesting ``value`` and ``tangent`` may be traced by outer calls.
     """
 
-    __slots__ = ("value", "tangent")
+    __slots__ = ("value", "tangent", "level")
 
-    def __init__(self, value, tangent=None):
-        value = _as_float(value, "Dual value")
-        tangent = np.zeros_like(value) if tangent is None else _as_float(tangent, "Dual tangent")
-        check_same_shape(value.shape, tangent.shape, "Dual(value, tangent)")
+    def __init__(self, value, tangent=None, level: int = 0):
+        for part in (value, tangent):
+            if isinstance(part, Box) and part.level >= level:
+                raise ValueError("a Dual cannot hold a value traced by a differentiation call "
+                                 "that is running (its derivative would be confused); use "
+                                 "forward.jvp or forward.derivative inside that call instead")
+        if not isinstance(value, Box):
+            value = _as_float(value, "Dual value")
+        if tangent is None:
+            tangent = _zeros(value)
+        elif not isinstance(tangent, Box):
+            tangent = _as_float(tangent, "Dual tangent")
+        check_same_shape(np.shape(value), np.shape(tangent), "Dual(value, tangent)")
         self.value = _plain(value)
         self.tangent = _plain(tangent)
+        self.level = level
+
+    @classmethod
+    def _make(cls, value, tangent, level):
+        dual = object.__new__(cls)
+        dual.value, dual.tangent, dual.level = _plain(value), _plain(tangent), level
+        return dual
 
     def __repr__(self):
         return f"Dual(value={self.value!r}, tangent={self.tangent!r})"
 
-    # --- NumPy protocols: every operation goes through TANGENT_RULES --------------------------
+    def _apply_primitive(self, primitive, args, kwargs):
+        return _apply_at(self.level, primitive, args, kwargs)
+
+    def _add_at_in_place(self, index, g) -> bool:
+        """``self[index] += g`` in place, for an adjoint that a reverse sweep owns outright
+        (mlpkit.reverse.array.backward: nothing else refers to its buffers).  False, and
+        nothing done, unless both are plain arrays underneath (one level of nesting)."""
+        value, tangent = self.value, self.tangent
+        if type(value) is not np.ndarray or type(tangent) is not np.ndarray or not (
+                value.flags.writeable and tangent.flags.writeable):
+            return False
+        if type(g) is Dual:
+            if g.level != self.level or isinstance(g.value, Box) or isinstance(g.tangent, Box):
+                return False
+            g_value, g_tangent = g.value, g.tangent
+        elif isinstance(g, Box):
+            return False
+        else:
+            g_value, g_tangent = g, None
+        if _is_basic(index):
+            value[index] += g_value
+            if g_tangent is not None:
+                tangent[index] += g_tangent
+        else:
+            np.add.at(value, index, g_value)
+            if g_tangent is not None:
+                np.add.at(tangent, index, g_tangent)
+        return True
+
+    # --- NumPy protocols: every operation goes through the rules ----------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        name = f"np.{ufunc.__name__}"
         if method != "__call__":
-            raise _unsupported(f"{_np_name(ufunc)}.{method}")
+            raise _unsupported(f"{name}.{method}")
         if kwargs:
-            raise TypeError(f"{_np_name(ufunc)} with keyword arguments {sorted(kwargs)} is not "
+            raise TypeError(f"{name} with keyword arguments {sorted(kwargs)} is not "
                             "supported on Duals (out= cannot hold a tangent); write z = f(x)")
         if ufunc in VALUE_ONLY:
-            return _plain(ufunc(*[a.value if isinstance(a, Dual) else a for a in inputs]))
-        return _apply(ufunc, inputs, {})
+            return _plain(ufunc(*[primal(a) for a in inputs]))
+        if ufunc not in UFUNC_PRIMITIVES:
+            raise _unsupported(name)
+        return apply(UFUNC_PRIMITIVES[ufunc], inputs)
 
     def __array_function__(self, func, types, args, kwargs):
-        if not all(issubclass(t, (Dual, np.ndarray)) for t in types):
-            return NotImplemented
-        return _apply(func, args, kwargs)
+        if func in VALUE_ONLY:
+            return func(*(primal(a) for a in args), **kwargs)
+        if func not in ARRAY_FUNCTIONS:
+            raise _unsupported(f"np.{func.__name__}")
+        return ARRAY_FUNCTIONS[func](*args, **kwargs)
 
     def __array__(self, dtype=None, copy=None):
         raise TypeError("converting a Dual to a plain NumPy array would drop its tangent; use "
@@ -236,31 +253,37 @@ class Dual:
     __int__ = __complex__ = __float__
 
     def __bool__(self):
-        return bool(self.value)
+        return bool(primal(self))
 
     # --- operators: the ufuncs behind them (reflected: ``2 * d`` calls d.__rmul__(2)) -------
-    __add__, __radd__ = _operator_pair(np.add)
-    __sub__, __rsub__ = _operator_pair(np.subtract)
-    __mul__, __rmul__ = _operator_pair(np.multiply)
-    __truediv__, __rtruediv__ = _operator_pair(np.divide)
-    __pow__, __rpow__ = _operator_pair(np.power)
-    __matmul__, __rmatmul__ = _operator_pair(np.matmul)
-    __neg__ = lambda self: np.negative(self)
-    __pos__ = lambda self: np.positive(self)
-    __abs__ = lambda self: np.absolute(self)
-    # comparisons act on the values and return bools (VALUE_ONLY)
-    __lt__ = lambda self, other: np.less(self, other)
-    __le__ = lambda self, other: np.less_equal(self, other)
-    __gt__ = lambda self, other: np.greater(self, other)
-    __ge__ = lambda self, other: np.greater_equal(self, other)
-    __eq__ = lambda self, other: np.equal(self, other)
-    __ne__ = lambda self, other: np.not_equal(self, other)
+    __add__ = lambda self, other: apply(np.add, (self, other))
+    __radd__ = lambda self, other: apply(np.add, (other, self))
+    __sub__ = lambda self, other: apply(np.subtract, (self, other))
+    __rsub__ = lambda self, other: apply(np.subtract, (other, self))
+    __mul__ = lambda self, other: apply(np.multiply, (self, other))
+    __rmul__ = lambda self, other: apply(np.multiply, (other, self))
+    __truediv__ = lambda self, other: apply(np.divide, (self, other))
+    __rtruediv__ = lambda self, other: apply(np.divide, (other, self))
+    __pow__ = lambda self, other: apply(_pow, (self, other))  # ** is faster than np.power
+    __rpow__ = lambda self, other: apply(_pow, (other, self))
+    __matmul__ = lambda self, other: np.matmul(self, other)
+    __rmatmul__ = lambda self, other: np.matmul(other, self)
+    __neg__ = lambda self: apply(np.negative, (self,))
+    __pos__ = lambda self: self
+    __abs__ = lambda self: apply(np.absolute, (self,))
+    # comparisons act on the values and return bools
+    __lt__ = lambda self, other: primal(self) < primal(other)
+    __le__ = lambda self, other: primal(self) <= primal(other)
+    __gt__ = lambda self, other: primal(self) > primal(other)
+    __ge__ = lambda self, other: primal(self) >= primal(other)
+    __eq__ = lambda self, other: primal(self) == primal(other)
+    __ne__ = lambda self, other: primal(self) != primal(other)
     __hash__ = None  # mutable arrays inside, and == is elementwise
 
     # --- array-like behaviour --------------------------------------------------------------
-    shape = property(lambda self: np.shape(self.value))
-    ndim = property(lambda self: np.ndim(self.value))
-    size = property(lambda self: np.size(self.value))
+    shape = property(lambda self: getattr(self.value, "shape", ()))
+    ndim = property(lambda self: len(getattr(self.value, "shape", ())))
+    size = property(lambda self: getattr(self.value, "size", 1))
     T = property(lambda self: np.transpose(self))
 
     def __len__(self):
@@ -269,7 +292,7 @@ class Dual:
         return len(self.value)
 
     def __getitem__(self, index):  # indexing is linear: the tangent is indexed the same way
-        return Dual(self.value[index], self.tangent[index])
+        return apply(_getitem, (self, index))
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
@@ -286,17 +309,28 @@ class Dual:
     def mean(self, axis=None, keepdims=False):
         return np.mean(self, axis=axis, keepdims=keepdims)
 
+    def max(self, axis=None, keepdims=False):
+        return np.max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return np.min(self, axis=axis, keepdims=keepdims)
+
+    def prod(self, axis=None, keepdims=False):
+        return np.prod(self, axis=axis, keepdims=keepdims)
+
 
 # --- derivatives of plain functions ------------------------------------------------------------
-def _push_forward(f, x: np.ndarray, v: np.ndarray):
+def _push_forward(f, x, v):
     """Run f on the dual input x + v eps; return (f(x), J v) as floats or arrays."""
-    out = f(Dual(x, v))
-    if isinstance(out, Dual):
+    with new_level() as level:
+        out = f(Dual._make(x, v, level))
+        if isinstance(out, (list, tuple)) and any(isinstance(o, Box) for o in out):
+            raise TypeError("f returned a list/tuple of Duals; combine them with np.stack")
+        top_box((out,))  # raises if f returned a value of an inner call that has finished
+    if type(out) is Dual and out.level == level:
         return out.value, out.tangent
-    if isinstance(out, (list, tuple)) and any(isinstance(o, Dual) for o in out):
-        raise TypeError("f returned a list/tuple of Duals; combine them with np.stack")
-    value = as_real_array(out, "f(x)")  # f does not depend on x: its tangent is zero
-    return _plain(value), _plain(np.zeros_like(value))
+    value = out if isinstance(out, Box) else as_input(out, "f(x)")
+    return _plain(value), _plain(_zeros(value))  # f does not depend on x: its tangent is zero
 
 
 def jvp(f, x, v):
@@ -306,17 +340,17 @@ def jvp(f, x, v):
     f's output shape T (floats when T = ()). Seeds ``x + v eps`` and reads off the eps part.
     """
     check_callable(f)
-    x, v = as_real_array(x, "x"), as_real_array(v, "v")
-    check_same_shape(x.shape, v.shape, "jvp: x and the direction v")
+    x, v = as_input(x, "x"), as_input(v, "v")
+    check_same_shape(np.shape(x), np.shape(v), "jvp: x and the direction v")
     return _push_forward(f, x, v)
 
 
 def derivative(f, x) -> float:
     """f'(x) for a scalar x: one pass seeded with dx = 1 (an array if f is vector-valued)."""
     check_callable(f)
-    x = as_real_array(x, "x")
-    if x.ndim != 0:
-        raise ValueError(f"derivative needs a scalar x, got shape {x.shape}; "
+    x = as_input(x, "x")
+    if np.ndim(x) != 0:
+        raise ValueError(f"derivative needs a scalar x, got shape {np.shape(x)}; "
                          "use gradient or jacobian for arrays")
     return _push_forward(f, x, np.ones(()))[1]
 
@@ -336,12 +370,15 @@ def gradient(f, x):
     fine for a few inputs, the reason reverse mode exists for many.
     """
     check_callable(f)
-    x = as_real_array(x, "x")
-    grad = np.zeros(x.shape)
-    for i, e_i in enumerate(_unit_directions(x.shape)):
+    x = as_input(x, "x")
+    components = []
+    for e_i in _unit_directions(np.shape(x)):
         value, df_dxi = _push_forward(f, x, e_i)
         check_scalar_output(value, "f(x)")
-        grad.flat[i] = np.ravel(df_dxi)[0]
+        components.append(np.reshape(df_dxi, ()))
+    if any(isinstance(c, Box) for c in components):  # traced by an outer call
+        return np.reshape(np.stack(components), np.shape(x))
+    grad = np.array(components, dtype=np.float64).reshape(np.shape(x))
     return _plain(grad)
 
 
@@ -351,8 +388,8 @@ def jacobian(f, x) -> np.ndarray:
     Costs x.size forward passes. Both f's output and x are flattened in C order.
     """
     check_callable(f)
-    x = as_real_array(x, "x")
-    columns = [np.ravel(_push_forward(f, x, e_i)[1]) for e_i in _unit_directions(x.shape)]
+    x = as_input(x, "x")
+    columns = [np.ravel(_push_forward(f, x, e_i)[1]) for e_i in _unit_directions(np.shape(x))]
     if not columns:  # x has no entries: one pass to learn the output size
         return np.zeros((np.size(_push_forward(f, x, x)[0]), 0))
     return np.stack(columns, axis=1)

@@ -22,7 +22,10 @@ from __future__ import annotations
 import itertools
 from contextlib import contextmanager
 
-__all__ = ["Box", "new_level", "apply", "primal", "top_box", "is_box"]
+import numpy as np
+
+__all__ = ["Box", "new_level", "open_level", "close_level", "check_active", "apply", "primal",
+           "top_box", "is_box", "as_input", "plain_result"]
 
 _counter = itertools.count(1)
 _ACTIVE = {0}  # level 0: Duals made by hand (forward.Dual(x, 1.0)); always usable
@@ -35,15 +38,25 @@ class Box:
     __slots__ = ()
 
 
-@contextmanager
-def new_level():
-    """Open the level of one differentiation call; it is closed when the call returns."""
+def open_level() -> int:
+    """Open the level of one differentiation call; close it with :func:`close_level`."""
     level = next(_counter)
     _ACTIVE.add(level)
+    return level
+
+
+def close_level(level: int) -> None:
+    _ACTIVE.discard(level)
+
+
+@contextmanager
+def new_level():
+    """The level of one differentiation call, closed when the ``with`` block ends."""
+    level = open_level()
     try:
         yield level
     finally:
-        _ACTIVE.discard(level)
+        close_level(level)
 
 
 def is_box(v) -> bool:
@@ -57,17 +70,23 @@ def primal(v):
     return v
 
 
+def check_active(level: int) -> None:
+    """Raise ``ValueError`` if the call of ``level`` has returned (a traced value escaped)."""
+    if level not in _ACTIVE:
+        raise ValueError("a value traced by a differentiation call that has already returned was "
+                         "used again (it escaped through a return value or a closure); its "
+                         "derivative would be wrong, so mlpkit refuses. Return plain results "
+                         "from the function being differentiated")
+
+
 def top_box(args):
     """The box of the highest level among ``args`` (None if there is none)."""
     top = None
     for a in args:
         if isinstance(a, Box) and (top is None or a.level > top.level):
             top = a
-    if top is not None and top.level not in _ACTIVE:
-        raise ValueError("a value traced by a differentiation call that has already returned was "
-                         "used again (it escaped through a return value or a closure); its "
-                         "derivative would be wrong, so mlpkit refuses. Return plain results "
-                         "from the function being differentiated")
+    if top is not None:
+        check_active(top.level)
     return top
 
 
@@ -77,3 +96,17 @@ def apply(primitive, args, kwargs=None):
     if top is None:
         return primitive(*args, **(kwargs or {}))
     return top._apply_primitive(primitive, tuple(args), kwargs or {})
+
+
+def as_input(x, name: str = "x"):
+    """``x`` as a float64 array (checked: real, finite), or as it is if an outer call traces it."""
+    from mlpkit._checks import as_real_array
+
+    return x if isinstance(x, Box) else as_real_array(x, name)
+
+
+def plain_result(r):
+    """A result for the user: a float for one number, an array otherwise; traced values as is."""
+    if isinstance(r, Box):
+        return r
+    return float(r) if np.ndim(r) == 0 else r

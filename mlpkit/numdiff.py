@@ -243,3 +243,46 @@ def check_gradient(f, x, grad, method: str = "complex-step", h=None,
         worst_given=float(given[worst]),
         worst_reference=float(reference[worst]),
     )
+
+
+# --- Hessian-vector products: a numerical derivative of a gradient -------------------------------
+HVP_METHODS = ("complex-step", "central-difference")
+
+
+def hvp(grad, x, v, method: str = "complex-step", h=None):
+    r"""The Hessian-vector product :math:`H(x) v` as the derivative of ``grad`` along ``v``.
+
+    ``grad`` is a function returning :math:`\nabla f` shaped like ``x`` (for example a gradient
+    derived by hand and written in NumPy); :math:`H v = \tfrac{d}{dt} \nabla f(x + t v)` at
+    :math:`t = 0`, taken by
+
+    - ``"complex-step"``: :math:`\operatorname{Im} \nabla f(x + i h v) / h` with ``h = 1e-200``:
+      exact to rounding when ``grad`` is analytic and complex-step safe (see
+      :mod:`mlpkit.complexsafe`), at the cost of one complex evaluation of ``grad``;
+    - ``"central-difference"``: :math:`(\nabla f(x + h v) - \nabla f(x - h v)) / 2h`, with
+      :math:`h = \varepsilon^{1/3} \max(1, \lVert x \rVert_\infty) / \lVert v \rVert_\infty` by
+      default: error :math:`O(h^2)` plus round-off, about 1e-8 relative.
+
+    AD computes the same product by nesting modes (:func:`mlpkit.second_order.hvp`).
+    """
+    check_callable(grad, "grad")
+    if method not in HVP_METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(HVP_METHODS)}")
+    x, v = as_real_array(x), as_real_array(v, "v")
+    if x.shape != v.shape:
+        raise ValueError(f"shape mismatch in hvp: x has shape {x.shape}, v has shape {v.shape}")
+    v_size = float(np.max(np.abs(v))) if v.size else 0.0
+    if v_size == 0.0:
+        return 0.0 if x.ndim == 0 else np.zeros(x.shape)
+    if method == "complex-step":
+        step = COMPLEX_STEP_H if h is None else check_step(h)
+        result = _imaginary_part(_evaluate(grad, perturb(x, v, step)), step)
+    else:
+        scale = max(1.0, float(np.max(np.abs(x)))) if x.size else 1.0
+        step = EPS ** (1 / 3) * scale / v_size if h is None else check_step(h)
+        forward_value = np.asarray(grad(x + step * v), dtype=np.float64)
+        backward_value = np.asarray(grad(x - step * v), dtype=np.float64)
+        result = (forward_value - backward_value) / (2 * step)
+    if np.shape(result) != x.shape:
+        raise ValueError(f"grad(x) must have x's shape {x.shape}, got {np.shape(result)}")
+    return float(result) if x.ndim == 0 else result

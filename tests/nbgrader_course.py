@@ -29,22 +29,32 @@ def limit_resources() -> None:  # runs in the child, before nbgrader starts
         resource.setrlimit(which, (value, value if hard == resource.RLIM_INFINITY else hard))
 
 
-def environment() -> dict:
+def environment(extra: dict | None = None) -> dict:
     return dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-                OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+                OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", **(extra or {}))
 
 
-def run(command, cwd, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run ``command`` under the resource limits, with ``.venv/bin`` on PATH."""
-    return subprocess.run([str(c) for c in command], cwd=cwd, env=environment(),
+def run(command, cwd, timeout: float = 600, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``command`` under the resource limits, with ``.venv/bin`` on PATH (and ``env``)."""
+    return subprocess.run([str(c) for c in command], cwd=cwd, env=environment(env),
                           capture_output=True, text=True, timeout=timeout,
                           preexec_fn=limit_resources)
 
 
-def nbgrader(course: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    """``nbgrader ARGS`` in ``course``, with its gradebook there."""
+def nbgrader(course: Path, *args: str, timeout: float = 600,
+             env: dict | None = None) -> subprocess.CompletedProcess:
+    """``nbgrader ARGS`` in ``course``, with its gradebook there (``env``: extra variables)."""
     return run([BIN / "nbgrader", *args, f"--CourseDirectory.root={course}",
-                f"--CourseDirectory.db_url=sqlite:///{course}/gradebook.db"], course, timeout)
+                f"--CourseDirectory.db_url=sqlite:///{course}/gradebook.db"], course, timeout, env)
+
+
+def notebook_seconds(log: str, assignment: str) -> dict:
+    """student -> seconds the grader spent on their notebook (SandboxAutograde's log line)."""
+    import re
+
+    pattern = re.compile(rf"{re.escape(assignment)}/\S+ of (\S+): \d+/\d+ checks passed, .*?, "
+                         r"([0-9.]+) s, ")
+    return {found.group(1): float(found.group(2)) for found in pattern.finditer(log)}
 
 
 def make_course(course: Path, assignments=("ps1",)) -> Path:

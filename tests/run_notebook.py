@@ -24,17 +24,33 @@ def stderr_outputs(nb) -> list[str]:
     return found
 
 
-def execute(path: Path, timeout: int = 120):
-    """Run ``path`` top to bottom in its own folder; return (executed notebook, seconds)."""
+def execute(path: Path, timeout: int = 120, before: str | None = None, after: str | None = None):
+    """Run ``path`` top to bottom in its own folder; return (executed notebook, seconds).
+
+    ``before`` and ``after``: code run in the same kernel before the first cell and after the
+    last (e.g. to install and read out tests/figure_audit.py); they are added to the returned
+    notebook as its first and last cell, and their time is not counted.
+    """
     nb = nbformat.read(path, as_version=4)
+    if before:
+        nb.cells.insert(0, nbformat.v4.new_code_cell(before))
+    if after:
+        nb.cells.append(nbformat.v4.new_code_cell(after))
     env_backend = os.environ.get("MPLBACKEND")
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     try:
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                 resources={"metadata": {"path": str(path.parent)}})
+        extra = ({0} if before else set()) | ({len(nb.cells) - 1} if after else set())
+        extra_seconds = 0.0
         start = time.perf_counter()
-        client.execute()
-        seconds = time.perf_counter() - start
+        with client.setup_kernel():                      # starts the kernel (counted)
+            for index, cell in enumerate(nb.cells):
+                cell_start = time.perf_counter()
+                client.execute_cell(cell, index)
+                if index in extra:
+                    extra_seconds += time.perf_counter() - cell_start
+        seconds = time.perf_counter() - start - extra_seconds
     finally:
         if env_backend is None:
             os.environ.pop("MPLBACKEND", None)

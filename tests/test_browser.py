@@ -8,8 +8,10 @@ finish, save it, and check that:
 - no cell shows an error or writes to stderr (in the page and in the saved notebook), and the
   page's JavaScript reported no error;
 - every widget the kernel displayed is rendered as a widget (not an error, not the fallback PNG);
-- moving the first slider of every widget with the keyboard (focus, ArrowRight) redraws the
-  figure it drives (the PNG ``src`` changes) or, for a widget without a figure, its text.
+- every control of every widget works from the keyboard: each slider (focus, ArrowRight) and
+  each drop-down menu (focus, ArrowDown) redraws the figure it drives (the PNG ``src``
+  changes) or, for a widget without a figure, its text; a focusable control of any other kind
+  fails the test until the test learns to operate it.
 
 Then the problem set: the Validate button of nbgrader's JupyterLab extension is in the toolbar
 of ``assignments/ps1/ps1.ipynb``; validating the blank release lists every graded cell as
@@ -369,31 +371,90 @@ WIDGET_STATE = """node => ({
 })"""
 
 
-def move_first_slider(page: Page, widget, shot_prefix: Path) -> str:
-    """Press ArrowRight (ArrowLeft at the maximum) on the widget's first slider; check that the
-    picture (or, without one, the text) it drives changes. Returns a one-line report."""
-    handle = widget.locator(".noUi-handle").first
-    before = widget.evaluate(WIDGET_STATE)
-    what, part = ("figure", "images") if before["images"] else ("text", "text")
-    value_before = handle.get_attribute("aria-valuenow")
-    key = "ArrowLeft" if value_before == handle.get_attribute("aria-valuemax") else "ArrowRight"
-    widget.screenshot(path=f"{shot_prefix}-before.png")
-    handle.focus()
-    page.keyboard.press(key)
+def _wait_for_change(page: Page, widget, part: str, before) -> bool:
     deadline = time.monotonic() + REDRAW_TIMEOUT_S
     changed = False
     while not changed and time.monotonic() < deadline:
         page.wait_for_timeout(200)
         changed = widget.evaluate(WIDGET_STATE)[part] != before[part]
     page.wait_for_function(KERNEL_IDLE)
-    widget.screenshot(path=f"{shot_prefix}-after.png")
+    return changed
+
+
+def move_slider(page: Page, widget, index: int, shot_prefix: Path) -> str:
+    """Press ArrowRight (ArrowLeft at the maximum) on the widget's ``index``-th slider; check
+    that the picture (or, without one, the text) it drives changes. Returns a one-line report."""
+    handle = widget.locator(".noUi-handle").nth(index)
+    before = widget.evaluate(WIDGET_STATE)
+    what, part = ("figure", "images") if before["images"] else ("text", "text")
+    value_before = handle.get_attribute("aria-valuenow")
+    key = "ArrowLeft" if value_before == handle.get_attribute("aria-valuemax") else "ArrowRight"
+    widget.screenshot(path=f"{shot_prefix}-slider{index + 1}-before.png")
+    handle.focus()
+    page.keyboard.press(key)
+    changed = _wait_for_change(page, widget, part, before)
+    widget.screenshot(path=f"{shot_prefix}-slider{index + 1}-after.png")
     value_after = handle.get_attribute("aria-valuenow")
-    assert value_after != value_before, f"{key} did not move the slider (value {value_before})"
+    assert value_after != value_before, f"{key} did not move slider {index + 1} ({value_before})"
     assert changed, (
-        f"moving the slider from {value_before} to {value_after} did not change the {what} "
-        f"within {REDRAW_TIMEOUT_S:.0f} s; see {shot_prefix}-after.png")
+        f"moving slider {index + 1} from {value_before} to {value_after} did not change the "
+        f"{what} within {REDRAW_TIMEOUT_S:.0f} s; see {shot_prefix}-slider{index + 1}-after.png")
     assert "could not redraw" not in widget.inner_text(), widget.inner_text()[:500]
-    return f"slider {value_before} -> {value_after}: {what} changed"
+    return f"slider {index + 1} {value_before} -> {value_after}: {what} changed"
+
+
+def choose_with_keys(page: Page, widget, index: int, shot_prefix: Path) -> str:
+    """Give the widget's ``index``-th drop-down (a <select>) the keyboard focus (directly, or
+    with Shift+Tab from the slider after it), open it and take the next option with the keys;
+    check that the choice and the picture (or text) change."""
+    select = widget.locator(".widget-dropdown select").nth(index)
+    has_focus = "node => document.activeElement === node"
+    before = widget.evaluate(WIDGET_STATE)
+    what, part = ("figure", "images") if before["images"] else ("text", "text")
+    chosen_before = select.evaluate("node => node.value")
+    # Open the list with Alt+ArrowDown, move with ArrowDown (ArrowUp at the end), take it with
+    # Enter. No letters: JupyterLab's command-mode shortcuts (m, y, a, b, ...) also fire on a
+    # focused <select>.
+    last = select.evaluate("node => node.selectedIndex === node.options.length - 1")
+    key = "ArrowUp" if last else "ArrowDown"
+    select.focus()
+    if not select.evaluate(has_focus) and widget.locator(".noUi-handle").count():
+        widget.locator(".noUi-handle").first.focus()
+        page.keyboard.press("Shift+Tab")
+    assert select.evaluate(has_focus), f"menu {index + 1} cannot get the keyboard focus"
+    for stroke in ("Alt+ArrowDown", key, "Enter"):
+        page.keyboard.press(stroke)
+        page.wait_for_timeout(150)
+    changed = _wait_for_change(page, widget, part, before)
+    widget.screenshot(path=f"{shot_prefix}-menu{index + 1}-after.png")
+    chosen_after = select.evaluate("node => node.value")
+    assert chosen_after != chosen_before, (f"Alt+ArrowDown, {key}, Enter did not change menu "
+                                           f"{index + 1} ({chosen_before})")
+    assert changed, (f"choosing {chosen_after!r} in menu {index + 1} did not change the {what} "
+                     f"within {REDRAW_TIMEOUT_S:.0f} s")
+    assert "could not redraw" not in widget.inner_text(), widget.inner_text()[:500]
+    return f"menu {index + 1} {chosen_before} -> {chosen_after}: {what} changed"
+
+
+# Controls the tests know how to operate from the keyboard. A widget with any other focusable
+# control fails: extend operate_every_control before using a new kind of control in a lecture.
+KNOWN_CONTROLS = ".noUi-handle, .widget-dropdown select"
+FOCUSABLE = "input, select, button, textarea, [tabindex]:not([tabindex='-1'])"
+
+
+def operate_every_control(page: Page, widget, shot_prefix: Path) -> list[str]:
+    """Every control of a widget, operated with the keyboard only; one report per control."""
+    reports = [move_slider(page, widget, i, shot_prefix)
+               for i in range(widget.locator(".noUi-handle").count())]
+    reports += [choose_with_keys(page, widget, i, shot_prefix)
+                for i in range(widget.locator(".widget-dropdown select").count())]
+    unknown = widget.evaluate(f"""node => [...node.querySelectorAll("{FOCUSABLE}")]
+        .filter(element => !element.matches("{KNOWN_CONTROLS}")
+                && !element.closest('.widget-readout, .jp-OutputArea-output img')
+                && element.offsetParent !== null)
+        .map(element => element.outerHTML.slice(0, 120))""")
+    assert not unknown, f"controls the test cannot operate from the keyboard: {unknown}"
+    return reports
 
 
 # --------------------------------------------------------------------------- the tests
@@ -438,13 +499,13 @@ def test_lecture_runs_and_its_widgets_respond(path, lab, page):
         text = widget.inner_text()
         assert "Error displaying widget" not in text, f"widget {index}: {text[:300]}"
         shot = SCREENSHOTS / f"{path.stem}-widget{index + 1}"
-        if widget.locator(".widget-slider").count():
-            reports.append(f"widget {index + 1}: " + move_first_slider(page, widget, shot))
-        else:
+        operated = operate_every_control(page, widget, shot)
+        if not operated:
             widget.screenshot(path=f"{shot}.png")
-            reports.append(f"widget {index + 1}: no slider")
+        reports += [f"widget {index + 1}: {report}" for report in operated] or [
+            f"widget {index + 1}: no control"]
     assert any("changed" in report for report in reports), (
-        f"{path.name} has no slider that redraws anything: {reports}")
+        f"{path.name} has no control that redraws anything: {reports}")
     assert not page.js_errors, f"{path.name}: errors in the page's JavaScript: {page.js_errors}"
     TIMES[path.name] = round(time.perf_counter() - start, 1)
     print(f"{path.name}: {TIMES[path.name]} s (open {opened - start:.1f}, run all "

@@ -37,6 +37,8 @@ UNARY = {  # ufunc: (points, f'(x) written independently of the rule where possi
     np.arctan: ([-1.5, 0.3, 20.0], lambda x: 1 / (1 + x * x)),
     np.absolute: ([-1.5, 0.3], lambda x: 1.0 if x > 0 else -1.0),
     np.square: ([-1.5, 0.3], lambda x: 2 * x),
+    np.log1p: ([-0.5, 0.3, 30.0], lambda x: 1 / (1 + x)),
+    np.expm1: ([-1.5, 0.3, 2.0], np.exp),
 }
 
 
@@ -59,6 +61,7 @@ BINARY = {  # ufunc: [(x, y, df/dx, df/dy)]
                (0.3, -1.2, -1.2 * 0.3**-2.2, 0.3**-1.2 * math.log(0.3))],
     np.maximum: [(1.5, -0.7, 1.0, 0.0), (-1.5, 0.7, 0.0, 1.0)],
     np.minimum: [(1.5, -0.7, 0.0, 1.0), (-1.5, 0.7, 1.0, 0.0)],
+    np.logaddexp: [(1.5, -0.7, 1 / (1 + math.exp(-2.2)), 1 / (1 + math.exp(2.2)))],
 }
 
 
@@ -172,8 +175,42 @@ def test_stack_and_concatenate():
 
 def test_every_rule_in_the_table_is_tested():
     tested_elsewhere = {np.matmul, np.dot, np.sum, np.mean, np.max, np.min, np.reshape,
-                        np.ravel, np.transpose, np.stack, np.concatenate}
+                        np.ravel, np.transpose, np.stack, np.concatenate, np.where,
+                        np.expand_dims, np.broadcast_to, np.cumsum, np.linalg.solve,
+                        # in tests/test_rule_coverage.py (every mode, once and twice):
+                        np.prod, np.einsum, np.sinh, np.cosh, np.arcsin, np.arccos, np.arcsinh,
+                        np.arccosh, np.arctanh}
     assert set(TANGENT_RULES) == set(UNARY) | set(BINARY) | tested_elsewhere
+
+
+def test_where_expand_dims_broadcast_to_and_outer():
+    x = np.array([0.5, -1.0, 2.0])
+    # where: the tangent of the chosen branch
+    assert_close(jacobian(lambda t: np.where(t > 0, t**2, 3 * t), x), np.diag([1.0, 3.0, 4.0]))
+    assert_close(jacobian(lambda t: np.where(t > 0, 1.0, t), x), np.diag([0.0, 1.0, 0.0]))
+    # expand_dims and broadcast_to are linear: the tangent goes through them
+    value, tangent = jvp(lambda t: np.expand_dims(t, 0), x, np.ones(3))
+    assert value.shape == tangent.shape == (1, 3)
+    value, tangent = jvp(lambda t: np.broadcast_to(t, (2, 3)) * 2.0, x, x)
+    assert_close(tangent, 2 * np.stack([x, x]))
+    # np.outer, written with reshape and multiply
+    assert_close(jvp(lambda t: np.outer(t, t), x, x)[1], 2 * np.outer(x, x))
+
+
+def test_cumsum_solve_and_clip():
+    x = np.array([0.5, -1.0, 2.0])
+    # cumsum is linear: the tangent is the cumsum of the direction
+    assert_close(jacobian(np.cumsum, x), np.tril(np.ones((3, 3))))
+    assert_close(jvp(lambda t: np.cumsum(t.reshape(1, 3), axis=1), x, x)[1], [np.cumsum(x)])
+    # d(A^-1 b) = A^-1 (db - dA A^-1 b)
+    A = np.array([[3.0, 1.0, 0.2], [0.5, 2.0, -1.0], [0.1, 0.3, 4.0]])
+    dA = np.arange(9.0).reshape(3, 3) / 10
+    sol = np.linalg.solve(A, x)
+    assert_close(jvp(lambda t: np.linalg.solve(A, t), x, x)[1], np.linalg.solve(A, x))
+    assert_close(jvp(lambda M: np.linalg.solve(M, x), A, dA)[1], -np.linalg.solve(A, dA @ sol))
+    # clip: slope 1 strictly inside the bounds, 0 outside and at them
+    assert_close(jvp(lambda t: np.clip(t, -1.0, 1.0), [-2.0, -1.0, 0.3, 1.0], np.ones(4))[1],
+                 [0.0, 0.0, 1.0, 0.0])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -365,8 +402,8 @@ def test_return_types_and_shapes():
 # Errors: unsupported operations and bad inputs
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("call, name", [
-    (lambda d: np.arcsinh(d), "np.arcsinh"),
-    (lambda d: np.cumsum(d), "np.cumsum"),
+    (lambda d: np.cbrt(d), "np.cbrt"),
+    (lambda d: np.cumprod(d), "np.cumprod"),
     (lambda d: np.add.reduce(d), "np.add.reduce"),
     (lambda d: np.floor(d), "np.floor"),
 ])

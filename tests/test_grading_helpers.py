@@ -147,7 +147,7 @@ def test_check_close_nan_inf_and_complex():
     assert "got -inf, expected inf" in failure(check_close, "inf", [-np.inf], [np.inf])
     message = failure(check_close, "d", [1.0 + 1e-20j, 2.0], [1.0, 2.0])
     assert "expected a real number, but your answer is complex: (1+1e-20j) at index [0]" in message
-    assert "np.imag(f(x + 1j*h)) / h" in message
+    assert "np.real or np.imag" in message
     check_close("complex expected", [1 + 2j], [1 + 2j])
     assert "values are wrong" in failure(check_close, "c", [1 + 3j], [1 + 2j])
 
@@ -159,7 +159,7 @@ def test_check_close_shape_mismatch_hints():
     message = failure(check_close, "b", np.zeros((4, 1)), np.zeros(4))
     assert "(n, 1)" in message
     message = failure(check_close, "b", np.zeros((8, 4)), np.zeros(4))
-    assert "sum over the batch" in message
+    assert "extra first axis of length 8" in message and "sum over axis 0" in message
 
 
 @pytest.mark.parametrize("transform, phrase", [
@@ -172,6 +172,20 @@ def test_check_close_adds_a_hint_for_recognised_mistakes(transform, phrase):
     expected = np.array([0.3, -1.2, 2.5, 0.7, -0.4])
     message = failure(check_close, "g", transform(expected), expected)
     assert "Hint: " in message and phrase in message
+
+
+def test_check_close_names_a_cause_only_from_the_callers_slips():
+    expected = np.array([0.3, -1.2, 2.5])
+    zeros = np.zeros(3)
+    message = failure(check_close, "g", zeros, expected)
+    assert "all zeros" in message and "+=" not in message and "Likely cause" not in message
+    slips = {"the imaginary part was dropped (a real array)": zeros,
+             "the step was never used": expected}  # matches expected too: never reported
+    message = failure(check_close, "g", zeros, expected, slips=slips)
+    assert "Likely cause: the imaginary part was dropped" in message and "Hint" not in message
+    message = failure(check_close, "g", -expected, expected, slips=slips)
+    assert "Likely cause" not in message and "sign flipped" in message
+    assert "y_hat" not in message and "update" not in message  # no other problem set's words
 
 
 def test_check_close_rejects_bad_instructor_arguments():

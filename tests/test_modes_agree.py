@@ -201,9 +201,12 @@ def programs(draw):
 def test_random_programs_agree_in_every_exact_mode(program):
     steps, x0 = program
     value = x0  # stay away from the kink of np.maximum, where the modes' one-sided values differ
+    kink_margin = np.inf  # how far the arguments of np.maximum are from a tie
     for unary, binary, k in steps:
         a = UNARY[unary](value)
-        assume(BINARY[binary] is not BINARY[4] or np.min(np.abs(a - x0[k])) > 1e-6)
+        if BINARY[binary] is BINARY[4]:
+            kink_margin = min(kink_margin, np.min(np.abs(a - x0[k])))
+        assume(kink_margin > 1e-6)
         value = BINARY[binary](a, x0[k])
 
     def f(x):
@@ -217,8 +220,18 @@ def test_random_programs_agree_in_every_exact_mode(program):
         got = EXACT_MODES[mode](f, x0)
         scale = max(np.linalg.norm(reference), 1.0)
         assert np.linalg.norm(got - reference) <= 1e-12 * scale, (mode, steps, x0, got, reference)
-    central = numdiff.gradient(f, x0, method="central-difference")
-    assert np.linalg.norm(central - reference) <= 1e-5 * max(np.linalg.norm(reference), 1.0)
+    # Central differences step over the kink when the step moves a max's arguments by more than
+    # their distance to a tie (about h |gradient|): compare them only away from that.
+    # Their error is what the step allows: the truncation error (h^2/6 times the third
+    # derivative), estimated from a second step (doubling h multiplies it by 4, so
+    # error(h) ~ |D(2h) - D(h)| / 3), plus round-off.
+    h = np.max(numdiff.optimal_step("central-difference", x0))
+    scale = max(np.linalg.norm(reference), 1.0)
+    if kink_margin > 100 * h * scale:
+        central = numdiff.gradient(f, x0, method="central-difference", h=h)
+        truncation = np.linalg.norm(numdiff.gradient(f, x0, "central-difference", h=2 * h)
+                                    - central) / 3
+        assert np.linalg.norm(central - reference) <= 2 * truncation + 1e-8 * scale, (steps, x0)
 
 
 @pytest.mark.parametrize("mode", list(EXACT_MODES))

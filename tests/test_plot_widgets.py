@@ -12,6 +12,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+import figure_audit  # noqa: E402
 from mlpkit import plot, widgets  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -245,8 +246,89 @@ def test_draw_graph_layers_boxes_and_edge_labels():
     assert "y = +\nvalue 10.91\ngrad 1" in texts
     assert "2 + 2" in texts  # x1 * x1: one arrow, both local derivatives
     assert f"{math.cos(2):.4g}" in texts
-    arrows = [t for t in fig.axes[0].texts if getattr(t, "arrow_patch", None) is not None]
+    arrows = [p for p in fig.axes[0].patches if (p.get_gid() or "").startswith("graph-edge-")]
     assert len(arrows) == 7  # one per (parent, child) pair
+    assert_graph_is_legible(fig)
+
+
+# Body text of JupyterLab and of the built site at 100 % zoom: 14 px (10 pt at 100 dpi is 13.9 px).
+BODY_TEXT_PX = 13.8
+DISPLAY_WIDTH_PX = figure_audit.DISPLAY_WIDTH_PX  # a wider picture is scaled down to the page
+
+
+def graph_parts(fig):
+    """Node boxes (display pixels) by index, and the edges as (parent, child, points in pixels)."""
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = {int(t.get_gid().rsplit("-", 1)[1]): t.get_bbox_patch().get_window_extent(renderer)
+             for t in ax.texts if (t.get_gid() or "").startswith("graph-node-")}
+    edges = []
+    for patch in ax.patches:
+        if not (patch.get_gid() or "").startswith("graph-edge-"):
+            continue
+        parent, child = (int(i) for i in patch.get_gid().split("-")[2:])
+        points = []
+        for line in patch.get_path().to_polygons(closed_only=False):   # the shaft and the head
+            line = patch.get_transform().transform(line)
+            for a, b in zip(line, line[1:]):
+                points.append(a + np.linspace(0, 1, 40)[:, None] * (b - a))
+        edges.append((parent, child, np.concatenate(points)))
+    return boxes, edges
+
+
+def assert_graph_is_legible(fig):
+    """No edge passes through a box other than its two ends; all text at body size, no overlap."""
+    boxes, edges = graph_parts(fig)
+    assert boxes and edges
+    for parent, child, points in edges:
+        for index, box in boxes.items():
+            if index in (parent, child):
+                continue
+            inside = ((points[:, 0] > box.x0 + 1) & (points[:, 0] < box.x1 - 1)
+                      & (points[:, 1] > box.y0 + 1) & (points[:, 1] < box.y1 - 1))
+            assert not inside.any(), f"edge {parent} -> {child} passes through node {index}"
+    width_px = fig.get_size_inches()[0] * fig.dpi
+    shrink = min(1.0, DISPLAY_WIDTH_PX / width_px)
+    record = figure_audit.audit(fig)
+    assert record["problems"] == [], record["problems"]       # no overlapping text, among others
+    for text, _ in figure_audit.drawn_texts(fig):
+        shown = text.get_fontsize() * fig.dpi / 72 * shrink
+        assert shown >= BODY_TEXT_PX, (f"{text.get_text()!r} is {shown:.1f} px high on the page; "
+                                       f"body text is {BODY_TEXT_PX:g} px")
+
+
+def test_draw_graph_edges_never_pass_behind_boxes():
+    """Domke's example, Stan's log-density (edges that skip rows) and a random program."""
+    from mlpkit.reverse import Var
+
+    x = Var(0.0, label="x")
+    a = np.exp(x)
+    b = a**2
+    c = a + b
+    f = np.exp(c) + np.sin(c)
+    f.backward()
+    assert_graph_is_legible(plot.draw_graph(f))
+
+    y, mu, sigma = Var(2.0, label="y"), Var(0.5, label="mu"), Var(1.2, label="sigma")
+    log_density = -0.5 * ((y - mu) / sigma) ** 2 - np.log(sigma) - 0.9189
+    log_density.backward()
+    fig = plot.draw_graph(log_density)
+    assert_graph_is_legible(fig)
+    order, depth = plot.graph_layers(log_density)
+    assert any(depth[id(child)] - depth[id(parent)] > 1     # edges that skip rows: lanes needed
+               for child in order for parent, _ in child.parents)
+
+    rng = np.random.default_rng(0)
+    for trial in range(3):
+        nodes = [Var(float(v), label=f"x{i}") for i, v in enumerate(rng.normal(size=3))]
+        for _ in range(7):   # each new node reads two earlier ones, some far back (long edges)
+            i, j = rng.choice(len(nodes), size=2, replace=False)
+            nodes.append(nodes[i] * nodes[j] if rng.random() < 0.5 else nodes[i] + nodes[j])
+        out = nodes[-1] + nodes[3]
+        out.backward()
+        assert_graph_is_legible(plot.draw_graph(out, title=f"random program {trial}"))
+        plt.close("all")
 
 
 def test_draw_graph_before_backward_and_deep_graphs():
@@ -418,4 +500,23 @@ def test_executed_notebook_keeps_a_png_of_the_widget(tmp_path):
     plot_outputs = notebook.cells[2].outputs
     assert len(plot_outputs) == 1 and "image/png" in plot_outputs[0]["data"]
     title = "Activation functions and their derivatives"
-    assert plot_outputs[0]["data"]["text/plain"] == f"<Figure: {title}>"
+    assert plot_outputs[0]["data"]["text/plain"].startswith(f"Figure. {title}; sigmoid: value against x")
+
+
+def test_describe_gives_a_text_alternative_from_titles_and_labels():
+    fig, (left, right) = plt.subplots(1, 2)
+    left.set(title="Loss $\\mathcal{L}$", xlabel="epoch", ylabel="loss")
+    right.set(xlabel="s")
+    fig.suptitle("Training")
+    assert plot.describe(fig) == "Figure. Training; Loss mathcal{L}: loss against epoch; s"
+    assert plot.describe(plt.figure()) == "Figure without title or axis labels"
+
+
+def test_loss_contour_ticks_are_round_numbers():
+    for levels in (np.geomspace(0.0123, 2345.6, 20), np.linspace(-0.37, 4.91, 20),
+                   np.geomspace(3.3, 870.0, 20)):
+        ticks = plot._round_ticks(levels)
+        assert ticks.size >= 3, (levels[0], levels[-1], ticks)
+        assert np.all((ticks >= levels[0]) & (ticks <= levels[-1]))
+        mantissas = ticks / 10.0 ** np.floor(np.log10(np.abs(np.where(ticks == 0, 1, ticks))))
+        assert np.allclose(mantissas, np.round(mantissas * 2) / 2), ticks   # 1, 1.5, 2, 2.5, 5 ...

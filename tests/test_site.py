@@ -188,3 +188,37 @@ def test_no_page_loads_anything_from_another_host(site):
     assert not remote, remote[:10]
     assert not missing, f"local files referenced but not in the site: {missing[:10]}"
     assert (site / "mathjax" / "MathJax.js").is_file()
+
+
+class Images(HTMLParser):
+    """The alt text of every <img> of a page."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.alts: list[str | None] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            self.alts.append(dict(attrs).get("alt"))
+
+
+# matplotlib's repr, "<Figure size 750x430 with 1 Axes>", says nothing about the picture
+BARE_FIGURE_REPR = re.compile(r"^\s*(<Figure size [^>]*>|figure|<IPython\.core\.display\.\w+ object>)?\s*$",
+                              re.IGNORECASE)
+
+
+def test_the_alt_text_check_tells_a_description_from_a_repr():
+    assert BARE_FIGURE_REPR.match("<Figure size 750x430 with 1 Axes>")
+    assert BARE_FIGURE_REPR.match("") and BARE_FIGURE_REPR.match("figure")
+    assert not BARE_FIGURE_REPR.match("Figure. Loss on the straight line: training loss against s")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lecture", LECTURES, ids=[p.stem for p in LECTURES])
+def test_every_figure_of_a_lecture_page_has_alt_text_that_describes_it(site, lecture):
+    parser = Images()
+    parser.feed((site / "lectures" / f"{lecture.stem}.html").read_text(encoding="utf-8"))
+    assert parser.alts, f"{lecture.name}: no figure on the page"
+    bad = [alt for alt in parser.alts if alt is None or BARE_FIGURE_REPR.match(alt)]
+    assert not bad, (f"{lecture.name}: {len(bad)} of {len(parser.alts)} figures have no "
+                     f"description as alt text: {bad[:5]}")

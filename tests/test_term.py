@@ -4,7 +4,7 @@ One module-scoped run in a temporary term folder (``tools/new_term.py``), never 
 a roster is imported; PS1 is released; fourteen students' submissions (correct in three styles,
 partial, wrong, blank, crashing and adversarial) arrive as a Canvas-style "download all" zip and
 are collected with ``nbgrader zip_collect``; a check has a bug during the first grading run;
-the class is autograded in two parallel processes (``python -m autograder.parallel``);
+the class is autograded on two Dask workers (``python -m autograder.parallel``);
 the written answers, the figure and one override are graded "by hand" (the gradebook API the
 formgrader uses); the check is fixed and the class regraded (manual grades kept); feedback is
 generated without the hidden checks' details; grades are exported for the LMS (and in
@@ -116,8 +116,8 @@ def term(tmp_path_factory):
                          'student.call("recursion_z", x), z_reference(x, 21)')
     assert buggy != good
     checks.write_text(buggy)
-    first = step(run([PY, "-m", "autograder.parallel", "ps1", "--workers", "2",
-                      "--batch-size", "7", *TIMEOUTS], term), "parallel autograde")
+    first = step(run([PY, "-m", "autograder.parallel", "ps1", "--workers", "2", *TIMEOUTS], term),
+                 "parallel autograde")
     log["first"] = first.stdout
     first_scores = scores(term, "ps1", CLASS)
 
@@ -134,7 +134,7 @@ def term(tmp_path_factory):
 
     checks.write_text(good)  # the fix, then the whole class regraded
     second = step(run([PY, "-m", "autograder.parallel", "ps1", "--workers", "2", "--force",
-                       "--batch-size", "7", *TIMEOUTS], term), "parallel regrade")
+                       *TIMEOUTS], term), "parallel regrade")
     log["second"] = second.stdout
     step(nbgrader(term, "generate_feedback", "ps1", "--HiddenCheckFeedback.show_details=False"),
          "generate_feedback")
@@ -236,3 +236,27 @@ def test_no_grading_data_in_the_repository(term):
                  ".parallel-autograde", "grades.csv"):
         assert not (ROOT / name).exists(), name
     assert environment()["OPENBLAS_NUM_THREADS"] == "1"
+
+
+def test_each_term_gets_its_own_secret_and_it_is_released_nowhere(term, tmp_path, monkeypatch):
+    import stat
+
+    from autograder.secret import SECRET_FILE, hidden_rng
+
+    secret = term["path"] / SECRET_FILE
+    text = secret.read_text().strip()
+    assert len(text) == 64 and int(text, 16) >= 0  # 256 random bits, in hex
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    other = tmp_path / "2025-autumn"
+    step(run([PY, ROOT / "tools" / "new_term.py", other, "--course-id", "mlp-other"], ROOT),
+         "new_term (another term)")
+    assert (other / SECRET_FILE).read_text().strip() != text
+    monkeypatch.delenv("AUTOGRADER_SECRET", raising=False)  # the files decide, not the variable
+    draws = [hidden_rng("test_central_difference", folder).uniform(-2, 2, 3)
+             for folder in (term["path"], other)]
+    assert not any(a == b for a, b in zip(*draws))  # the terms' hidden inputs differ
+    for folder in ("assignments", "feedback", "solution", "autograded"):
+        for path in (term["path"] / folder).rglob("*"):
+            assert path.name != SECRET_FILE, path
+            if path.is_file() and path.suffix in (".ipynb", ".html", ".py", ".txt"):
+                assert text not in path.read_text(errors="replace"), path

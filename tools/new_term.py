@@ -13,6 +13,11 @@ The folder gets
   commit it, and this term grades with it), or with ``--copy-solutions`` a copy (the term keeps
   the version it started with; fix a check in the copy, or copy the repository's again).
 - ``README.txt``: the term's commands, in order (docs/instructor.md explains each).
+- ``.grading-secret``: a new random secret for this term (readable by you only). The hidden
+  checks draw their inputs from it (``autograder.hidden_rng``), so this term's hidden inputs
+  differ from every other term's, and detailed feedback from an earlier term tells nothing
+  about this one. Keep it for regrades of this term; never publish or commit it (the grader's
+  sandbox cannot read it; ``AUTOGRADER_SECRET`` in the environment overrides it).
 
 nbgrader then creates ``gradebook.db``, ``assignments/`` (the term's release), ``submitted/``,
 ``autograded/``, ``feedback/`` and ``downloaded/`` (LMS archives) in this folder. Back it up;
@@ -22,11 +27,15 @@ never commit it.
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
 import shutil
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from autograder.secret import SECRET_FILE  # noqa: E402
 
 CONFIG = '''"""nbgrader configuration of the term {course_id}: run nbgrader in this folder.
 
@@ -56,6 +65,8 @@ c.ZipCollectApp.strict = True  # skip files that are not one of the released not
 
 README = '''Course folder of the term {course_id} (created by tools/new_term.py; see docs/instructor.md).
 Grading data lives here, never in the repository ({repo}).
+.grading-secret keys this term's hidden inputs: keep it (regrades need it), never share it.
+Release detailed feedback only after the late deadline (docs/instructor.md, "Feedback").
 
 Put {bin} on PATH first (nbgrader runs `alembic`).
 
@@ -69,6 +80,13 @@ Put {bin} on PATH first (nbgrader runs `alembic`).
   nbgrader export --exporter=autograder.export.LmsCsvExport --to grades-lms.csv
   nbgrader generate_solution ps1                     # after the deadline: solution/ps1
 '''
+
+
+def write_secret(path: Path) -> None:
+    """A fresh 256-bit secret in ``path``, created readable and writable by its owner only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
 
 
 def main(argv=None) -> int:
@@ -95,6 +113,7 @@ def main(argv=None) -> int:
                         ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
     else:
         (folder / "solutions").symlink_to(ROOT / "solutions", target_is_directory=True)
+    write_secret(folder / SECRET_FILE)
     (folder / "README.txt").write_text(README.format(
         course_id=course_id, repo=ROOT, bin=Path(sys.executable).parent))
     print(f"Term folder {folder} created (course id {course_id!r}); next steps in "

@@ -156,8 +156,8 @@ def _student_array(name: str, got, *, complex_ok: bool = False) -> np.ndarray:
         index = np.unravel_index(int(imaginary[0]), arr.shape) if arr.ndim else ()
         raise AssertionError(
             f"{name}: expected a real number, but your answer is complex: {_num(arr[index])}"
-            f"{_at(index)}. With the complex step the derivative is the imaginary part divided "
-            "by h: np.imag(f(x + 1j*h)) / h"
+            f"{_at(index)}. Return a real number: if the value comes from a complex "
+            "computation, take the part you need (np.real or np.imag) before returning it"
         )
     if kind not in "iuf":
         raise AssertionError(
@@ -176,8 +176,8 @@ def _shape_hint(got_shape: tuple, expected_shape: tuple) -> str:
                 "a vector of shape (n,) and a column of shape (n, 1) differ in NumPy; "
                 "see .reshape, [:, None] or keepdims=True")
     if len(got_shape) == len(expected_shape) + 1 and got_shape[1:] == expected_shape:
-        return (f" Your array has an extra first axis of length {got_shape[0]}: one entry per "
-                "example? Did you forget to sum over the batch (axis 0)?")
+        return (f" Your array has an extra first axis of length {got_shape[0]}: one row per "
+                "input? If the answer is their sum, sum over axis 0")
     return ""
 
 

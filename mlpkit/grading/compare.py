@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Callable
 
 import numpy as np
 
 from mlpkit._checks import check_callable, check_count, check_nonnegative
-from mlpkit.grading.gradients import _same_shape_pattern
+from mlpkit.grading.gradients import _describe_factor, _wrong_entries
 from mlpkit.grading._report import (
     NAN_HINT,
+    PATTERN_RTOL,
+    _close,
     _check_name,
     _entry_report,
     _index_of,
@@ -27,14 +30,19 @@ from mlpkit.grading._report import (
 # --------------------------------------------------------------------------- comparisons
 
 
-def check_close(name: str, got, expected, rtol: float = 1e-12, atol: float = 0.0) -> None:
+def check_close(name: str, got, expected, rtol: float = 1e-12, atol: float = 0.0, *,
+                slips: dict | None = None) -> None:
     """Assert ``|got - expected| <= atol + rtol * |expected|`` entry by entry.
 
     ``got`` must have ``expected``'s shape (a scalar ``expected`` also accepts any single
     number, e.g. shape (1,)). NaN in ``got`` fails unless ``expected`` has NaN at the same
     place; equal infinities match. Complex ``got`` fails unless ``expected`` is complex.
     On failure the ``AssertionError`` names the worst entry, both values, the relative error,
-    the tolerance and, when one is recognised, the likely mistake (sign, transpose, factor).
+    the tolerance and what the comparison measured (a flipped sign, a transpose, a constant
+    factor, which entries are wrong). It never guesses a cause in words of its own: the
+    caller names causes, in its problem set's words, with ``slips``, a dict
+    ``{cause: what that mistake would return}``; the first one that matches ``got`` (and not
+    ``expected``) is reported as the likely cause.
     """
     name = _check_name(name)
     rtol, atol = check_nonnegative(rtol, "rtol"), check_nonnegative(atol, "atol")
@@ -65,11 +73,52 @@ def check_close(name: str, got, expected, rtol: float = 1e-12, atol: float = 0.0
             f"{name}: {int((~ok).sum())} of {ok.size} values are wrong ({tolerance}).\n"
             f"  worst at index {_where(index)}: {_entry_report(arr, ref, index)}"
         )
-    hint = _same_shape_pattern(arr, ref, {}, rtol, show_first=False) \
-        if ref.dtype.kind != "c" else None
-    if hint:
-        message += f"\n  Hint: {hint}"
+    cause = _matching_slip(arr, ref, slips or {}, rtol)
+    if cause:
+        message += f"\n  Likely cause: {cause}"
+    else:
+        hint = _measured_pattern(arr, ref, rtol) if ref.dtype.kind != "c" else None
+        if hint:
+            message += f"\n  Hint: {hint}"
     raise AssertionError(message)
+
+
+def _matching_slip(arr: np.ndarray, ref: np.ndarray, slips: dict, rtol: float) -> str | None:
+    """The first ``slips`` entry whose value ``arr`` matches while ``ref`` does not."""
+    tol = max(PATTERN_RTOL, rtol)
+    for cause, value in slips.items():
+        with _quiet():
+            try:
+                wrong = np.asarray(value, dtype=ref.dtype).reshape(arr.shape)
+            except (TypeError, ValueError):
+                continue
+        if _close(arr, wrong, tol) and not _close(ref, wrong, tol):
+            return cause
+    return None
+
+
+def _measured_pattern(arr: np.ndarray, ref: np.ndarray, rtol: float) -> str | None:
+    """What the comparison shows about ``arr`` (facts, no guessed cause), or None."""
+    tol = max(PATTERN_RTOL, rtol)
+    if not np.all(np.isfinite(arr)):
+        return None
+    if not np.any(arr) and np.any(ref):
+        return "your array is all zeros"
+    if not np.any(ref):
+        return None
+    if _close(-arr, ref, tol):
+        return "sign flipped: yours is minus the expected one"
+    if arr.ndim == 2 and arr.shape[0] == arr.shape[1] and _close(arr.T, ref, tol) \
+            and not _close(ref.T, ref, tol):
+        return "your array is the transpose of the expected one"
+    with _quiet():
+        c = float(np.vdot(arr, ref) / np.vdot(ref, ref))
+    factor = _describe_factor(abs(c)) if math.isfinite(c) and c != 0 else ""
+    meaningful = arr.size > 1 or factor.isdigit() or factor.startswith("1/")
+    if factor and meaningful and abs(c - 1) > tol and _close(arr, c * ref, tol):
+        sign = "minus " if c < 0 else ""
+        return f"off by a constant factor: yours is {sign}{factor} times the expected one"
+    return _wrong_entries(arr, ref, show_first=False)
 
 
 def _nan_message(name: str, arr: np.ndarray, nan_here: np.ndarray) -> str:

@@ -72,8 +72,13 @@ def _wrong_entries(got: np.ndarray, expected: np.ndarray, show_first: bool = Tru
 
 
 def _same_shape_pattern(got: np.ndarray, expected: np.ndarray, candidates: dict,
-                        rtol: float, show_first: bool = True) -> str | None:
-    """The recognised mistake for arrays of equal shape, or None."""
+                        rtol: float, show_first: bool = True, guess: bool = False) -> str | None:
+    """The recognised pattern for arrays of equal shape, or None.
+
+    By default only what was measured (sign flipped, transposed, a factor, all zeros): this is
+    shared by every problem set, and a cause named here would be another set's cause. With
+    ``guess`` (:func:`diagnose_gradient`, for gradients of matrix products) a usual cause is
+    added; a problem set names its own causes through ``candidates``."""
     tol = max(PATTERN_RTOL, rtol)
     if not np.all(np.isfinite(got)):
         return _nonfinite_report("your gradient", got)
@@ -81,17 +86,18 @@ def _same_shape_pattern(got: np.ndarray, expected: np.ndarray, candidates: dict,
         if _close(got, wrong_answer, tol):
             return f"looks like: {label}"
     if not np.any(got) and np.any(expected):
-        return ("your array is all zeros: was the gradient computed and accumulated (+=), "
-                "and not reset afterwards?")
+        return "your array is all zeros, the expected one is not"
     if not np.any(expected):
         return None
     if _close(-got, expected, tol):
-        return ("sign flipped: yours is minus the expected one; check the sign of a "
-                "derivative (y_hat - y, not y - y_hat) or of the update step")
+        return ("sign flipped: yours is minus the expected one"
+                + ("; check the sign of a derivative or the order of a subtraction" if guess
+                   else ""))
     if got.ndim == 2 and got.shape[0] == got.shape[1] and _close(got.T, expected, tol) \
             and not _close(expected.T, expected, tol):
-        return ("looks transposed: the transpose of your array matches; check the order of "
-                "the factors (for Y = X @ W, dL_dW = X.T @ dL_dY)")
+        return ("looks transposed: the transpose of your array matches (rows and columns "
+                "swapped)" + ("; check the order of the factors (for Y = X @ W, dL_dW = "
+                              "X.T @ dL_dY)" if guess else ""))
     with _quiet():
         c = float(np.vdot(got, expected) / np.vdot(expected, expected))
         scaled = c * expected
@@ -100,8 +106,8 @@ def _same_shape_pattern(got: np.ndarray, expected: np.ndarray, candidates: dict,
     meaningful = got.size > 1 or factor.isdigit() or factor.startswith("1/")
     if factor and meaningful and abs(c - 1) > tol and _close(got, scaled, tol):
         sign = "minus " if c < 0 else ""
-        return (f"off by a constant factor: yours is {sign}{factor} times the expected one; "
-                + _factor_hint(factor))
+        return (f"off by a constant factor: yours is {sign}{factor} times the expected one"
+                + (f"; {_factor_hint(factor)}" if guess else ""))
     return _wrong_entries(got, expected, show_first)
 
 
@@ -153,7 +159,7 @@ def diagnose_gradient(got, expected, *, name: str = "gradient", candidates=None,
         error = _rel_error(arr, ref) if np.all(np.isfinite(arr)) else math.inf
         if error <= rtol:
             return f"{name} matches the expected gradient (relative error {error:.1e})"
-        pattern = _same_shape_pattern(arr, ref, wrong_answers, rtol)
+        pattern = _same_shape_pattern(arr, ref, wrong_answers, rtol, guess=True)
         if pattern is None and error <= tol:
             pattern = (f"almost right (relative error {error:.1e}, tolerance {rtol:g}): "
                        "look for lost precision (float32, a finite-difference estimate)")
@@ -169,7 +175,7 @@ def diagnose_gradient(got, expected, *, name: str = "gradient", candidates=None,
         if _close(arr.T, ref, tol):
             return (f"{name} looks transposed: {mismatch}, and the transpose of yours matches; "
                     "check the order of the factors (for Y = X @ W, dL_dW = X.T @ dL_dY)")
-        after = _same_shape_pattern(arr.T, ref, {}, rtol)
+        after = _same_shape_pattern(arr.T, ref, {}, rtol, guess=True)
         if after:
             return f"{name} looks transposed ({mismatch}), and after transposing: {after}"
     if arr.size == ref.size and _close(arr.reshape(ref.shape), ref, tol):

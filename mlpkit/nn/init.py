@@ -8,7 +8,7 @@ same weights (up to rounding).
 ==========  =====================================================  ============================
 name        distribution of each :math:`W_{ij}`                     meant for
 ==========  =====================================================  ============================
-``normal``  :math:`\mathcal N(0, \sigma^2)`, :math:`\sigma = 0.01`   "small random values" (seed 003)
+``normal``  :math:`\mathcal N(0, \sigma^2)`, :math:`\sigma = 0.01`   "small random values" (Chen's slides)
 ``xavier``  :math:`\mathcal U(-a, a)`,                               tanh, sigmoid
             :math:`a = \sqrt{6 / (n_\text{in} + n_\text{out})}`
 ``he``      :math:`\mathcal N(0, 2 / n_\text{in})`                   ReLU family

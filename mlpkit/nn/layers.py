@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mlpkit.nesting import Box
 from mlpkit.nn.init import as_generator, get_initialiser
 
 __all__ = [
@@ -37,13 +38,19 @@ __all__ = [
 # --------------------------------------------------------------------------- stable helpers
 
 
+def _as_array(X):
+    """X as an array (subclasses kept); a value traced by mlpkit.forward or mlpkit.reverse is
+    left as it is, so these functions can be differentiated in every mode."""
+    return X if isinstance(X, Box) else np.asanyarray(X)
+
+
 def sigmoid(X):
     r"""The logistic function :math:`\sigma(x) = 1/(1 + e^{-x})`, elementwise, never overflowing.
 
     With :math:`E = e^{-|x|} \in (0, 1]`: :math:`\sigma(x) = 1/(1+E)` for :math:`x > 0` and
     :math:`E/(1+E)` otherwise (accurate in relative terms for very negative :math:`x` too).
     """
-    X = np.asanyarray(X)
+    X = _as_array(X)
     E = np.exp(np.where(X > 0, -X, X))  # e^{-|x|}, written so that it stays analytic
     return np.where(X > 0, 1 / (1 + E), E / (1 + E))
 
@@ -53,7 +60,7 @@ def softplus(X):
 
     :math:`\zeta(x) = \max(x, 0) + \log(1 + e^{-|x|})`; its derivative is :math:`\sigma(x)`.
     """
-    X = np.asanyarray(X)
+    X = _as_array(X)
     return np.where(X > 0, X, 0) + np.log1p(np.exp(np.where(X > 0, -X, X)))
 
 
@@ -194,7 +201,7 @@ class Linear(Layer):
         return self.W.shape[1]
 
     def forward(self, X):
-        X = np.asanyarray(X)
+        X = _as_array(X)
         if X.ndim != 2 or X.shape[1] != self.n_in:
             hint = " (one example: use X.reshape(1, -1))" if X.ndim == 1 else ""
             raise ValueError(f"{self!r} expects X of shape (n, {self.n_in}), got {X.shape}{hint}")
@@ -256,15 +263,15 @@ class Sigmoid(Layer):
 class ReLU(Layer):
     r""":math:`Y = \max(X, 0)` elementwise; :math:`\partial L/\partial X = G \odot [X > 0]`.
 
-    At :math:`x = 0` we take the derivative 0 (the left derivative, as PyTorch does; seed 000's
-    table takes 1 there). Any value in [0, 1] is a valid subgradient.
+    At :math:`x = 0` we take the derivative 0 (the left derivative, as PyTorch does; the activation table
+    of Perdikaris, ENM 531 Lecture 12, takes 1 there). Any value in [0, 1] is a valid subgradient.
     """
 
     def __init__(self):
         self._positive = None
 
     def forward(self, X):
-        X = np.asanyarray(X)
+        X = _as_array(X)
         self._positive = X > 0
         return X * self._positive
 
@@ -282,7 +289,7 @@ class LeakyReLU(Layer):
         self._positive = None
 
     def forward(self, X):
-        X = np.asanyarray(X)
+        X = _as_array(X)
         self._positive = X > 0
         return np.where(self._positive, X, self.alpha * X)
 

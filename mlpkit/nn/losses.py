@@ -4,14 +4,15 @@ r"""Losses with their gradients, used like layers.
 what ``loss.backward()`` needs; ``backward()`` returns :math:`\partial L / \partial\,\text{pred}`,
 an array of ``pred``'s shape, to hand to the network's ``backward``.
 
-Each loss is the negative log-likelihood of an *output unit* (seed 003, Goodfellow et al. ch. 6):
+Each loss is the negative log-likelihood of an *output unit* (Goodfellow, Bengio and Courville 2016,
+section 6.2.2; Chen, Deep Feedforward Networks):
 
 ==================================  ===============================  ============================
 output unit, :math:`p(y \mid x)`    loss                              gradient w.r.t. the outputs
 ==================================  ===============================  ============================
 linear, Gaussian                    :class:`MSE`: mean                :math:`2(F - Y)/(nk)`
                                     :math:`(F - Y)^2`
-linear, Gaussian                    :class:`HalfSquaredError`:        :math:`F - Y` (seed 000's
+linear, Gaussian                    :class:`HalfSquaredError`:        :math:`F - Y` (Perdikaris's
                                     :math:`\tfrac12\sum (F-Y)^2`       :math:`G_\ell`)
 linear, Laplace                     :class:`MAE`: mean                :math:`\operatorname{sign}(F-Y)/(nk)`
                                     :math:`|F - Y|`
@@ -35,7 +36,8 @@ from __future__ import annotations
 import numpy as np
 
 from mlpkit._checks import check_same_shape
-from mlpkit.nn.layers import sigmoid, softplus
+from mlpkit.nesting import Box
+from mlpkit.nn.layers import _as_array, sigmoid, softplus
 
 __all__ = [
     "Loss", "MSE", "HalfSquaredError", "MAE", "BinaryCrossEntropy", "SoftmaxCrossEntropy",
@@ -44,8 +46,9 @@ __all__ = [
 
 
 def _number(value):
-    """A real loss as a Python float; a complex one (complex-step checks) is returned as it is."""
-    return value if np.iscomplexobj(value) else float(value)
+    """A real loss as a Python float; a complex one (complex-step checks) or one traced by
+    mlpkit.forward / mlpkit.reverse (to differentiate the loss) is returned as it is."""
+    return value if isinstance(value, Box) or np.iscomplexobj(value) else float(value)
 
 
 class Loss:
@@ -70,7 +73,7 @@ class Loss:
 
     def _arrays(self, pred, target):
         """``pred`` and ``target`` as arrays (subclasses kept), checked to have the same shape."""
-        pred, target = np.asanyarray(pred), np.asanyarray(target)
+        pred, target = _as_array(pred), _as_array(target)
         check_same_shape(pred.shape, target.shape,
                          f"{type(self).__name__}: predictions versus targets")
         return pred, target
@@ -95,9 +98,9 @@ class MSE(Loss):
 
 
 class HalfSquaredError(Loss):
-    r"""Half the sum of squares :math:`L = \frac12\sum_{i,j} (F_{ij} - Y_{ij})^2` (seed 000);
-    :math:`\partial L/\partial F = F - Y`. It grows with the batch size: use a smaller
-    learning rate than with :class:`MSE`."""
+    r"""Half the sum of squares :math:`L = \frac12\sum_{i,j} (F_{ij} - Y_{ij})^2`
+    (Perdikaris, ENM 531 Lecture 12); :math:`\partial L/\partial F = F - Y`. It grows with the
+    batch size: use a smaller learning rate than with :class:`MSE`."""
 
     def forward(self, pred, target) -> float:
         pred, target = self._arrays(pred, target)
@@ -176,7 +179,7 @@ class SoftmaxCrossEntropy(Loss):
     """
 
     def forward(self, pred, target) -> float:
-        pred = np.asanyarray(pred)
+        pred = _as_array(pred)
         if pred.ndim != 2:
             raise ValueError(
                 f"SoftmaxCrossEntropy: logits must have shape (n, k), got {np.shape(pred)}"

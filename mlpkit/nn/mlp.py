@@ -9,7 +9,8 @@ r"""A multi-layer perceptron you can build, train and inspect in a few lines.
 
 ``MLP(sizes)`` stacks ``Linear(sizes[0] -> sizes[1])``, an activation, ``Linear(sizes[1] ->
 sizes[2])``, ..., ending with a Linear layer: the network computes *scores*
-:math:`F = A_{L-1}W_{L-1} + b_{L-1}` (seed 000's forward pass, :math:`A_\ell = \sigma(H_\ell)`).
+:math:`F = A_{L-1}W_{L-1} + b_{L-1}` (the forward pass of Perdikaris, ENM 531 Lecture 12,
+:math:`A_\ell = \sigma(H_\ell)`).
 The ``output`` unit says what the scores mean, and so which loss, predictions and score fit:
 
 ============  ======================  ==================  ==================  =================
@@ -26,7 +27,7 @@ The sigmoid and softmax are applied inside the loss (stable) and by ``predict_pr
 mean of each target column (1 is perfect, 0 is as good as predicting the mean).
 
 One training step is ``forward``, the loss, ``backward``, ``optimizer.step()``. For tanh layers
-and the loss :math:`\tfrac12\lVert F - Y\rVert^2` the backward pass is seed 000's recursion, with
+and the loss :math:`\tfrac12\lVert F - Y\rVert^2` the backward pass is Perdikaris's recursion, with
 :math:`G_\ell = \partial L/\partial F` and :math:`G_{\ell-1} = \partial L/\partial H_\ell`:
 
 .. math::
@@ -36,7 +37,7 @@ and the loss :math:`\tfrac12\lVert F - Y\rVert^2` the backward pass is seed 000'
     \frac{\partial L}{\partial b_\ell} = \mathbb 1^\top G_\ell, \qquad
     G_{\ell-1} = (1 - A_\ell \odot A_\ell) \odot (G_\ell W_\ell^\top), \ \dots
 
-(The seed's second copy of the slide gives :math:`\partial L/\partial b_{\ell-1}` the shape
+(The second copy of Perdikaris's slide gives :math:`\partial L/\partial b_{\ell-1}` the shape
 :math:`1 \times p_{\ell+1}`, and its :math:`G_1` line names :math:`\partial L/\partial W_\ell`;
 they are :math:`1 \times p_\ell` and :math:`\partial L/\partial W_1`.) The first layer's
 :math:`G_0 W_0^\top` (the gradient with respect to the data) is not needed and not computed.

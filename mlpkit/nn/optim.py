@@ -1,4 +1,5 @@
-r"""Gradient-based optimisers: gradient descent and its modern variants (seeds 000, 002).
+r"""Gradient-based optimisers: gradient descent and its modern variants (Fleuret, EE-559 3b;
+Perdikaris, ENM 531 Lecture 12, "Modern SGD variants").
 
 Every optimiser is built from a list of :class:`mlpkit.nn.layers.Parameter` (``model.parameters()``)
 and a learning rate :math:`\eta`. ``step()`` reads each parameter's gradient :math:`g`

@@ -26,6 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from mlpkit._checks import as_real_array, check_callable, check_same_shape, check_scalar_output
+from mlpkit.nesting import Box, as_input, plain_result
 from mlpkit.reverse.array import Node, backward, trace
 from mlpkit.reverse.scalar import Var
 
@@ -35,9 +36,11 @@ __all__ = ["Var", "Node", "TapeSize", "derivative", "gradient", "jacobian", "tap
 def _record(f, x):
     """Check the inputs, run f once on a traced x; return (x, tape, output, output value)."""
     check_callable(f)
-    x = as_real_array(x)
+    x = as_input(x)
     tape, out = trace(f, x)
-    value = as_real_array(out.value if isinstance(out, Node) else out, "f(x)")
+    value = out.value if isinstance(out, Node) and out.tape is tape else out
+    if not isinstance(value, Box):
+        value = as_real_array(value, "f(x)")
     return x, tape, out, value
 
 
@@ -45,12 +48,13 @@ def gradient(f, x):
     """Gradient of a scalar function, grad_i = df/dx_i, by one reverse sweep.
 
     ``f(x)`` must hold one number; the result has the shape of ``x`` (a float if x is a
-    number).  Costs about one extra evaluation of f, whatever the size of x.
+    number).  Costs about one extra evaluation of f, whatever the size of x.  Nests: ``f`` may
+    itself differentiate (a Hessian-vector product is a gradient of a gradient).
     """
     x, tape, out, value = _record(f, x)
     check_scalar_output(value)
-    grad = backward(tape, out, np.ones_like(value))
-    return float(grad) if x.ndim == 0 else grad
+    grad = backward(tape, out, np.ones(np.shape(value)), release=True)  # one sweep
+    return plain_result(grad)
 
 
 def vjp(f, x, u):
@@ -59,20 +63,20 @@ def vjp(f, x, u):
     ``u`` has the shape of f(x); ``u^T J`` (sum_i u_i df_i/dx) has the shape of x.
     """
     x, tape, out, value = _record(f, x)
-    u = as_real_array(u, "u")
-    check_same_shape(u.shape, value.shape, "vjp: u versus f(x)")
-    grad = backward(tape, out, u)
-    return (float(value) if value.ndim == 0 else value), (float(grad) if x.ndim == 0 else grad)
+    u = as_input(u, "u")
+    check_same_shape(np.shape(u), np.shape(value), "vjp: u versus f(x)")
+    grad = backward(tape, out, u, release=True)
+    return plain_result(value), plain_result(grad)
 
 
-def jacobian(f, x) -> np.ndarray:
+def jacobian(f, x):
     """The Jacobian J[i, j] = d f_i / d x_j as a 2-D array (f(x).size, x.size).
 
     One forward run records the tape; then each row i is the VJP with the unit vector e_i
     (m reverse sweeps): cheap when f has few outputs, whatever the number of inputs.
     """
     x, tape, out, value = _record(f, x)
-    return _jacobian_rows(tape, out, value, x.size)
+    return _jacobian_rows(tape, out, value, np.size(x))
 
 
 def derivative(f, x):
@@ -82,16 +86,20 @@ def derivative(f, x):
                          "use gradient() or jacobian() for arrays")
     x, tape, out, value = _record(f, x)
     column = _jacobian_rows(tape, out, value, 1)[:, 0]
-    return float(column[0]) if value.ndim == 0 else column.reshape(value.shape)
+    return plain_result(column[0] if np.ndim(value) == 0 else np.reshape(column, np.shape(value)))
 
 
 def _jacobian_rows(tape, out, value, n):
-    jac = np.empty((value.size, n))
-    for i in range(value.size):  # row i = e_i^T J, one reverse sweep over the same tape
-        seed = np.zeros(value.shape)
+    rows = []
+    for i in range(np.size(value)):  # row i = e_i^T J, one reverse sweep over the same tape
+        seed = np.zeros(np.shape(value))
         seed.flat[i] = 1.0
-        jac[i] = backward(tape, out, seed).ravel()
-    return jac
+        rows.append(np.ravel(backward(tape, out, seed)))
+    if not rows:
+        return np.zeros((0, n))
+    if any(isinstance(r, Box) for r in rows):  # traced by an outer call: stay traceable
+        return np.stack(rows)
+    return np.array(rows, dtype=np.float64).reshape(len(rows), n)
 
 
 class TapeSize(NamedTuple):

@@ -40,14 +40,27 @@ process, so a student could redefine the provided names to return numbers comput
 (a complex step, say). That needs a correct derivative anyway, and shows in the submitted
 notebook; the verdict itself is decided here.
 
-Kept out of the release by ``CourseDirectory.ignore`` (nbgrader_config.py).
+Messages (docs/dev/checks.md): each check names the mistake its value matches (computed here:
+a missing chain factor, a sign, the rule for a plain exponent...), reads the cause of an error
+the student's code raised (NumPy on a DualNumber, a missing ``__rsub__``), and a later check
+that fails because an earlier part is broken says which check to fix first (``blaming``).
+Every parameter is used with two values and its default (``newton``'s ``max_steps`` through
+``probe_no_root``, which has no root). Hidden inputs come from ``hidden_rng``.
+
+Not yet closed: ``evaluate_dual`` and the probes are notebook-provided; a later cell could
+redefine them. Grader-owned versions need the sandbox to run code from checks.py in the check
+process (an op the grader does not have yet).
+
+Longer than our usual module on purpose: the grader loads one file per problem set, and each
+check sits next to the catalogue of mistakes it recognises. Kept out of the release by
+``CourseDirectory.ignore`` (nbgrader_config.py).
 """
 
 import math
 
 import numpy as np
 
-from autograder import CheckFailed, check
+from autograder import CheckFailed, check, hidden_rng
 from mlpkit.grading import check_close, check_shape
 
 FORBIDDEN_MODULES = {
@@ -61,7 +74,12 @@ FORBIDDEN_MODULES = {
 }
 
 EPS = np.finfo(np.float64).eps
-RNG_SEED = 20240202  # fixed: every submission is graded on the same hidden inputs
+
+
+def draws(label: str, k: int = 0):
+    """The generator of one check's hidden inputs (``hidden_rng``: a per-course secret)."""
+    return hidden_rng(f"ps2 {label} {k}")
+
 RTOL = 1e-11  # AD is exact up to rounding; different but correct formulas differ by a few eps
 
 
@@ -179,7 +197,13 @@ def expect_dual(student, expression: str, variables: dict, what: str = "", hints
     variables giving the [real, dual] a recognisable mistake would produce.
     """
     label = show_call(expression, variables) + (f"  [{what}]" if what else "")
-    got = student.call("evaluate_dual", expression, **variables)
+    try:
+        got = student.call("evaluate_dual", expression, **variables)
+    except CheckFailed as failure:
+        cause = raised_cause(str(failure), expression)
+        if cause:
+            raise CheckFailed(f"{failure}\n  Likely cause: {cause}") from None
+        raise
     check_shape(label, got, (2,))
     got = np.asarray(got, dtype=float)
     expected = reference(expression, variables)
@@ -210,6 +234,81 @@ def expect_dual(student, expression: str, variables: dict, what: str = "", hints
             found = "the real part (the value) is wrong, not only the derivative."
     raise CheckFailed(f"{label}\n  got      [real, dual] = {pair(got)}\n"
                       f"  expected [real, dual] = {pair(expected)}\n  Hint: {found}")
+
+
+RAISED_CAUSES = [  # (text in the error the student's code raised, cause in PS2's words)
+    ("loop of ufunc does not support argument",
+     "a NumPy function (np.exp, np.sin, ...) was applied to a DualNumber: NumPy does not know your "
+     "class. Use your own d_exp, d_sin, ... (Part B) on dual numbers."),
+    ("has no attribute 'dual'",
+     "a plain number reached code that reads .dual: turn plain numbers into DualNumber(c, 0.0) "
+     "first (as_dual) in every operator and function that accepts them."),
+    ("has no attribute 'real'",
+     "code reads .real of something that is not a number or a DualNumber."),
+    ("unsupported operand type(s) for -: 'float' and 'DualNumber'",
+     "`c - x` with a plain c calls x.__rsub__(c): define __rsub__ (it returns c - x)."),
+    ("unsupported operand type(s) for -: 'int' and 'DualNumber'",
+     "`c - x` with a plain c calls x.__rsub__(c): define __rsub__ (it returns c - x)."),
+    ("unsupported operand type(s) for /: 'float' and 'DualNumber'",
+     "`c / x` with a plain c calls x.__rtruediv__(c): define __rtruediv__ (it returns c / x)."),
+    ("unsupported operand type(s) for /: 'int' and 'DualNumber'",
+     "`c / x` with a plain c calls x.__rtruediv__(c): define __rtruediv__ (it returns c / x)."),
+    ("unsupported operand type(s) for ** or pow(): 'float' and 'DualNumber'",
+     "`c ** x` with a plain c calls x.__rpow__(c): define __rpow__ (it returns c ** x)."),
+    ("unsupported operand type(s) for ** or pow(): 'int' and 'DualNumber'",
+     "`c ** x` with a plain c calls x.__rpow__(c): define __rpow__ (it returns c ** x)."),
+    ("unsupported operand type(s) for +: 'float' and 'DualNumber'",
+     "`c + x` with a plain c calls x.__radd__(c): define __radd__."),
+    ("unsupported operand type(s) for +: 'int' and 'DualNumber'",
+     "`c + x` with a plain c calls x.__radd__(c): define __radd__."),
+    ("unsupported operand type(s) for *: 'float' and 'DualNumber'",
+     "`c * x` with a plain c calls x.__rmul__(c): define __rmul__."),
+    ("unsupported operand type(s) for *: 'int' and 'DualNumber'",
+     "`c * x` with a plain c calls x.__rmul__(c): define __rmul__."),
+    ("math domain error",
+     "a math function got a value outside its domain: u ** k with a negative real part and an "
+     "integer k must not go through log(a) (use the rule k a**(k-1) b for a plain k)."),
+]
+
+
+def raised_cause(message: str, expression: str) -> str | None:
+    """The cause of an error the student's code raised, when the error itself shows it."""
+    for text, cause in RAISED_CAUSES:
+        if text in message:
+            return cause
+    return None
+
+
+ELEMENTARY = {  # name -> (g, g') on plain floats: the slips below are built from them
+    "d_sin": (math.sin, math.cos), "d_cos": (math.cos, lambda a: -math.sin(a)),
+    "d_exp": (math.exp, math.exp), "d_log": (math.log, lambda a: 1.0 / a),
+    "d_sqrt": (math.sqrt, lambda a: 0.5 / math.sqrt(a)),
+    "d_tanh": (math.tanh, lambda a: 1.0 - math.tanh(a) ** 2),
+}
+ELEMENTARY_SLIPS = {  # name -> [(cause, wrong derivative g'(a) as a function of a)]
+    "d_cos": [("d cos(a) = -sin(a) b: the minus sign is missing.", lambda a: math.sin(a))],
+    "d_sin": [("d sin(a) = cos(a) b, not -cos(a) b.", lambda a: -math.cos(a))],
+    "d_sqrt": [("d sqrt(a) = b / (2 sqrt(a)): the factor 1/2 is missing.",
+                lambda a: 1.0 / math.sqrt(a)),
+               ("d sqrt(a) = b / (2 sqrt(a)), not b sqrt(a) / 2.", lambda a: 0.5 * math.sqrt(a))],
+    "d_log": [("d log(a) = b / a, not b log(a) or b a.", lambda a: a),
+              ("d log(a) = b / a; yours divides by a**2.", lambda a: 1.0 / a**2)],
+    "d_tanh": [("d tanh(a) = (1 - tanh(a)**2) b: the tanh must be squared.",
+                lambda a: 1.0 - math.tanh(a)),
+               ("d tanh(a) = (1 - tanh(a)**2) b, not (1 + tanh(a)**2) b.",
+                lambda a: 1.0 + math.tanh(a) ** 2)],
+    "d_exp": [("d exp(a) = exp(a) b: the factor exp(a) is missing.", lambda a: 1.0)],
+}
+
+
+def elementary_hints(name: str):
+    """(cause, alternative) pairs for ``expect_dual`` on ``name(x)``."""
+    g, dg = ELEMENTARY[name]
+    hints = [(f"{name}: the tangent b of the input is not multiplied in: the chain rule gives "
+              f"g'(a) * b, not g'(a).", lambda x: [g(x[0]), dg(x[0])])]
+    for cause, wrong in ELEMENTARY_SLIPS.get(name, []):
+        hints.append((f"{name}: {cause}", lambda x, w=wrong: [g(x[0]), w(x[0]) * x[1]]))
+    return hints
 
 
 def uniform(rng, low: float, high: float) -> float:
@@ -244,7 +343,7 @@ def product_hints():
 def dual_add_mul(student):
     cases = 0
     for k in range(3):
-        rng = np.random.default_rng(RNG_SEED + k)
+        rng = draws("0", k)
         x, y = dual_variable(rng), dual_variable(rng)
         c = uniform(rng, -3.0, 3.0)
         both = {"x": x, "y": y}
@@ -263,7 +362,10 @@ def dual_add_mul(student):
                                       (f"({c!r} * x, x)[1]", f"{c!r} * x")):
             expect_dual(student, expression, both,
                         f"x after computing {operation}: operators must return a NEW DualNumber "
-                        "and leave their operands unchanged")
+                        "and leave their operands unchanged",
+                        [(f"computing {operation} changed x in place (x now holds the result): "
+                          "build and return a new DualNumber instead of updating self.",
+                          operation)])
         cases += 18
     return (f"DualNumber(real, dual), +, * and unary - agree with dual arithmetic in {cases} "
             "hidden cases.")
@@ -273,7 +375,7 @@ def dual_add_mul(student):
 def dual_sub_div(student):
     cases = 0
     for k in range(3):
-        rng = np.random.default_rng(RNG_SEED + 10 + k)
+        rng = draws("10", k)
         x, y = dual_variable(rng, away_from_zero=0.4), dual_variable(rng, away_from_zero=0.4)
         c = uniform(rng, 0.5, 3.0)
         both = {"x": x, "y": y}
@@ -309,7 +411,7 @@ def dual_sub_div(student):
 def dual_power(student):
     cases = 0
     for k in range(3):
-        rng = np.random.default_rng(RNG_SEED + 20 + k)
+        rng = draws("20", k)
         x = dual_variable(rng, 0.3, 2.5)  # positive real part
         y = dual_variable(rng, 0.3, 2.5)
         negative = dual_variable(rng, -2.5, -0.3)
@@ -363,15 +465,16 @@ def dual_power(student):
 def elementary(student):
     cases = 0
     for k in range(3):
-        rng = np.random.default_rng(RNG_SEED + 30 + k)
+        rng = draws("30", k)
         anywhere = dual_variable(rng, -3.0, 3.0)
         positive = dual_variable(rng, 0.2, 4.0)
         plain = uniform(rng, 0.2, 2.5)
         for name in ("d_sin", "d_cos", "d_exp", "d_tanh"):
-            expect_dual(student, f"{name}(x)", {"x": anywhere})
+            expect_dual(student, f"{name}(x)", {"x": anywhere}, hints=elementary_hints(name))
             cases += 1
         for name in ("d_log", "d_sqrt"):
-            expect_dual(student, f"{name}(x)", {"x": positive}, "real part > 0")
+            expect_dual(student, f"{name}(x)", {"x": positive}, "real part > 0",
+                        elementary_hints(name))
             cases += 1
         for name in ("d_sin", "d_cos", "d_exp", "d_log", "d_sqrt", "d_tanh"):
             expect_dual(student, f"{name}({plain!r})", {},
@@ -396,11 +499,12 @@ PROBES = {  # name -> (f, f') in NumPy: the probe_* functions of the notebook
     "probe_kepler": (lambda u: u - 0.6 * np.sin(u) - 1.2, lambda u: 1 - 0.6 * np.cos(u)),
     "probe_exp_root": (lambda u: np.exp(u) + u - 2.0, lambda u: np.exp(u) + 1.0),
     "probe_log_root": (lambda u: np.log(u) + 0.5 * u - 1.0, lambda u: 1.0 / u + 0.5),
+    "probe_no_root": (lambda u: np.exp(u) + 1.0, lambda u: np.exp(u)),
 }
 PROBE_FORMULAS = {
     "probe_wave": "sin(3u) + exp(u/2)", "probe_ripple": "tanh(sin u) + log(2 + cos u)",
     "probe_kepler": "u - 0.6 sin u - 1.2", "probe_exp_root": "exp(u) + u - 2",
-    "probe_log_root": "log(u) + u/2 - 1",
+    "probe_log_root": "log(u) + u/2 - 1", "probe_no_root": "exp(u) + 1 (no root)",
 }
 
 
@@ -442,13 +546,12 @@ def log_length(student) -> int:
     return len(log)
 
 
-@check("test_derivative")
 def derivative(student):
     cases = 0
     student.call("reset_probe_log")  # count from an empty log
     for k, name in enumerate(("probe_wave", "probe_ripple", "probe_kepler", "probe_exp_root",
                               "probe_log_root")):
-        rng = np.random.default_rng(RNG_SEED + 40 + k)
+        rng = draws("40", k)
         low = 0.2 if name == "probe_log_root" else -2.0
         f, df = PROBES[name]
         for x in [uniform(rng, low, 2.5) for _ in range(3)] + ([0.0] if low < 0 else []):
@@ -486,12 +589,11 @@ def jvp_result(student, name: str, x, v):
     return label, got
 
 
-@check("test_jvp")
 def jvp(student):
     cases = 0
     student.call("reset_probe_log")  # count from an empty log
     for k, (name, (n, reference_map)) in enumerate(MAPS.items()):
-        rng = np.random.default_rng(RNG_SEED + 50 + k)
+        rng = draws("50", k)
         for _ in range(3):
             x = np.round(rng.uniform(-1.5, 1.5, n), 6)
             v = np.round(rng.uniform(-2.0, 2.0, n), 6)
@@ -525,12 +627,11 @@ def jvp(student):
             "(n = 1, 2, 3).")
 
 
-@check("test_jacobian")
 def jacobian(student):
     cases = 0
     student.call("reset_probe_log")  # count from an empty log
     for k, (name, (n, reference_map)) in enumerate(MAPS.items()):
-        rng = np.random.default_rng(RNG_SEED + 60 + k)
+        rng = draws("60", k)
         for _ in range(2):
             x = np.round(rng.uniform(-1.5, 1.5, n), 6)
             jac = reference_map(x)[1]
@@ -560,9 +661,8 @@ def jacobian(student):
 # --------------------------------------------------------------------------- Part D
 
 
-@check("test_domke")
 def domke(student):
-    rng = np.random.default_rng(RNG_SEED + 70)
+    rng = draws("70")
     points = [0.0] + [uniform(rng, -2.0, 0.6) for _ in range(4)]
     for k, x0 in enumerate(points):
         tangent = 1.0 if k % 2 == 0 else uniform(rng, -2.0, 2.0)
@@ -587,7 +687,7 @@ def recursion_reference(x: float, x_dot: float = 1.0, n: int = 20, new_z_first: 
 
 
 def recursion_points():
-    rng = np.random.default_rng(RNG_SEED + 80)
+    rng = draws("80")
     return [uniform(rng, 0.05, 1.0), uniform(rng, 1.0, 1.5), uniform(rng, 1.1, 1.5), 1.5]
 
 
@@ -631,7 +731,6 @@ def recursion_tangent(student):
             "several seeds and n).")
 
 
-@check("test_recursion_dual")
 def recursion_dual(student):
     cases = 0
     for x in recursion_points():
@@ -657,16 +756,44 @@ NEWTON_CASES = [("probe_kepler", 0.0), ("probe_kepler", 3.0), ("probe_exp_root",
                 ("probe_exp_root", 2.0), ("probe_log_root", 0.5), ("probe_log_root", 3.0)]
 
 
-def newton_reference(name: str, x0: float, tol: float = 1e-12, max_steps: int = 50) -> list:
+def newton_reference(name: str, x0: float, tol: float = 1e-12, max_steps: int = 50,
+                     residual_stop: bool = False) -> list:
+    """Newton's iterates; ``residual_stop`` is the slip "stop when |f(x)| <= tol"."""
     f, df = PROBES[name]
     x, iterates = x0, [x0]
     for _ in range(max_steps):
+        if residual_stop and abs(f(x)) <= tol:
+            break
         step = f(x) / df(x)
         x = x - step
         iterates.append(float(x))
-        if abs(step) <= tol:
+        if abs(step) <= tol and not residual_stop:
             break
     return iterates
+
+
+def count_is_decided(name: str, x0: float, tol: float) -> bool:
+    """Whether rounding cannot change where Newton stops: no step within a factor 10 of tol."""
+    steps = np.abs(np.diff(newton_reference(name, x0, tol)))
+    return not np.any((steps > tol / 10) & (steps < tol * 10))
+
+
+def stop_message(label: str, got: int, name: str, x0: float, tol: float, default: bool) -> str:
+    """Why ``got`` iterates is wrong, with the stopping slips that would give it."""
+    wanted = len(newton_reference(name, x0, tol))
+    said = (f"{label} returned {got} iterates; with tol={tol!r}{' (the default)' if default else ''} "
+            f"it should stop after the first step with |x_(k+1) - x_k| <= tol: {wanted} iterates.")
+    if default:  # called only when the same rule stopped right with an explicit tol
+        for other in (1e-6, 1e-8, 1e-10, 1e-14, 1e-15):
+            if got == len(newton_reference(name, x0, other)) and got != wanted:
+                return said + (f"\n  Likely cause: that is where tol = {other:g} stops, and with "
+                               "an explicit tol your newton stops where it should: the default "
+                               "must be tol=1e-12, as in the signature given.")
+    if got == len(newton_reference(name, x0, tol, residual_stop=True)) and got != wanted:
+        return said + ("\n  Likely cause: your loop stops when |f(x)| <= tol; the rule is on the "
+                       "step: stop after the first step whose size |x_(k+1) - x_k| is <= tol.")
+    return said
+
 
 
 def newton_iterates(student, name: str, x0: float, **kwargs):
@@ -685,9 +812,9 @@ def newton_iterates(student, name: str, x0: float, **kwargs):
     return label, iterates, probe_calls(student, before, name)
 
 
-@check("test_newton")
 def newton(student):
     student.call("reset_probe_log")  # count from an empty log
+    default_stop = None  # a wrong count with the default tol, reported after the explicit tols
     for name, x0 in NEWTON_CASES:
         f, df = PROBES[name]
         label, iterates, calls = newton_iterates(student, name, x0)
@@ -714,6 +841,9 @@ def newton(student):
                     f"{float(iterates[k + 1])!r}, but the Newton step x - f(x)/f'(x) gives "
                     f"{float(expected)!r} (difference {abs(iterates[k + 1] - expected):.2e}, "
                     f"allowed {slack:.1e}). Use the exact f'(x) from the dual part.")
+        if count_is_decided(name, x0, 1e-12) and iterates.size != len(newton_reference(name, x0)):
+            default_stop = default_stop or (label, iterates.size, name, x0)
+            continue
         root = newton_reference(name, x0)[-1]
         if not abs(iterates[-1] - root) <= 1e-12 * (1 + abs(root)):
             raise CheckFailed(f"{label} ended at {float(iterates[-1])!r} after {steps} steps; "
@@ -725,10 +855,131 @@ def newton(student):
             raise CheckFailed(f"{label} returned {iterates.size} iterates; with max_steps="
                               f"{max_steps} (far from the root) it should take exactly "
                               f"{max_steps} step(s) and return {max_steps + 1} iterates.")
-    label, iterates, _ = newton_iterates(student, "probe_kepler", 0.0, tol=1e-3)
-    wanted = len(newton_reference("probe_kepler", 0.0, tol=1e-3))
-    if abs(iterates.size - wanted) > 1:
-        raise CheckFailed(f"{label} returned {iterates.size} iterates; with tol=1e-3 it should "
-                          f"stop after the first step of size <= 1e-3 ({wanted} iterates).")
+    # Explicit tols where stopping on the step and stopping on |f(x)| give different counts.
+    for name, x0, tol in (("probe_kepler", 0.0, 1e-4), ("probe_log_root", 3.0, 1e-6)):
+        label, iterates, _ = newton_iterates(student, name, x0, tol=tol)
+        wanted = len(newton_reference(name, x0, tol=tol))
+        decided = count_is_decided(name, x0, tol)
+        if (iterates.size != wanted) if decided else abs(iterates.size - wanted) > 1:
+            raise CheckFailed(stop_message(label, iterates.size, name, x0, tol, False))
+    if default_stop:
+        label, size, name, x0 = default_stop
+        raise CheckFailed(stop_message(label, size, name, x0, 1e-12, True))
+    # No root: only max_steps stops it (the default 50, then another value). From x0 = 60 each
+    # step is x - 1 - exp(-x), about 1 to the left: far from overflow and from f' = 0.
+    for kwargs in ({}, {"max_steps": 7}):
+        label, iterates, _ = newton_iterates(student, "probe_no_root", 60.0, **kwargs)
+        limit = kwargs.get("max_steps", 50)
+        if iterates.size != limit + 1:
+            cause = ("" if kwargs else "\n  Likely cause: the default of max_steps is not 50, as "
+                     "in the signature given." if 2 <= iterates.size <= 50 else "")
+            raise CheckFailed(
+                f"{label} returned {iterates.size} iterates; {PROBE_FORMULAS['probe_no_root']} "
+                f"never reaches |step| <= tol, so max_steps={limit}"
+                f"{' (the default)' if not kwargs else ''} must stop it after exactly {limit} "
+                f"steps: {limit + 1} iterates.{cause}")
+        f, df = PROBES["probe_no_root"]
+        expected = [60.0]
+        for _ in range(limit):
+            expected.append(expected[-1] - f(expected[-1]) / df(expected[-1]))
+        if not np.allclose(iterates, expected, rtol=1e-12, atol=1e-12):
+            raise CheckFailed(f"{label}: the iterates {show(iterates[:4])}... are not the Newton "
+                              f"steps x - f(x)/f'(x), {show(np.array(expected[:4]))}...")
     return (f"newton takes exact Newton steps with f' from dual numbers and finds the root from "
-            f"{len(NEWTON_CASES)} hidden starting points; max_steps and tol are respected.")
+            f"{len(NEWTON_CASES)} hidden starting points; it stops where tol and max_steps say, "
+            "with their defaults and with other values.")
+
+
+# --------------------------------------------------------------------------- earlier parts first
+# A check whose function relies on earlier parts (the probes use Part A's operators and Part B's
+# functions; jacobian uses jvp) first asks, when it fails, whether one of those parts is wrong at
+# a plain point, and if so names that part's check: fix it first, this cell should then pass.
+
+EARLIER_POINT = {"x": (0.7, 1.3), "y": (-1.1, 0.6)}
+OPERATORS = [("x + y", "test_dual_add_mul"), ("x * y", "test_dual_add_mul"),
+             ("2.5 * x", "test_dual_add_mul"), ("x + 2.5", "test_dual_add_mul"),
+             ("2.5 + x", "test_dual_add_mul"), ("-x", "test_dual_add_mul"),
+             ("(x + y, x)[1]", "test_dual_add_mul"), ("(x * y, x)[1]", "test_dual_add_mul"),
+             ("(2.5 * x, x)[1]", "test_dual_add_mul"),
+             ("x - y", "test_dual_sub_div"), ("x - 1.2", "test_dual_sub_div")]
+FUNCTIONS = [(f"{name}(x)", "test_elementary")
+             for name in ("d_sin", "d_cos", "d_exp", "d_log", "d_tanh")]
+PROBE_PARTS = OPERATORS + FUNCTIONS  # what the provided probes use
+RECURSION_PARTS = [("x * y", "test_dual_add_mul"), ("x + y", "test_dual_add_mul"),
+                   ("d_sin(x)", "test_elementary")]
+DOMKE_PARTS = OPERATORS + [("x ** 2", "test_dual_power"), ("d_exp(x)", "test_elementary"),
+                           ("d_sin(x)", "test_elementary")]
+
+
+def earlier_part_broken(student, parts) -> str | None:
+    """The first earlier check whose operation (tried at a plain point) is wrong, or None."""
+    for expression, earlier in parts:
+        variables = {k: v for k, v in EARLIER_POINT.items() if k in expression}
+        try:
+            got = student.call("evaluate_dual", expression, **variables)
+            ok = np.asarray(got).shape == (2,) and close(got, reference(expression, variables))
+        except (AssertionError, TypeError, ValueError):
+            ok = False
+        if not ok:
+            return f"{expression} (checked by {earlier})"
+    return None
+
+
+def jvp_broken(student) -> bool:
+    """Whether the student's jvp is wrong on probe_map_3to2 at a plain point."""
+    x, v = np.array([0.3, -0.4, 0.8]), np.array([0.5, 1.5, -1.0])
+    values, jac = map_3to2(x)
+    try:
+        got = student.call("jvp", student.ref("probe_map_3to2"), x, v)
+        return not (isinstance(got, list) and len(got) == 2 and close(got[0], values)
+                    and close(got[1], jac @ v))
+    except (AssertionError, TypeError, ValueError):
+        return True
+
+
+def blaming(student, body, parts, uses_jvp: bool = False):
+    """Run ``body``; if it fails and an earlier part is broken, say which to fix first."""
+    try:
+        return body(student)
+    except AssertionError as failure:  # CheckFailed, or a comparison of mlpkit.grading
+        broken = earlier_part_broken(student, parts)
+        if broken:  # that is the cause: drop this check's own guess ("Hint: ...")
+            measured = "\n".join(line for line in str(failure).splitlines()
+                                  if not line.strip().startswith("Hint:")).split(" Hint: ")[0]
+            raise CheckFailed(f"{measured}\n  Fix the earlier part first: {broken} is wrong, and "
+                              "this function relies on it (the probes are written with your "
+                              "operators and functions). This cell should then pass.") from None
+        if uses_jvp and jvp_broken(student):
+            raise CheckFailed(f"{failure}\n  Fix jvp first (see the message of test_jvp): "
+                              "jacobian is built from it. This cell should then pass.") from None
+        raise
+
+
+@check("test_derivative")
+def derivative_check(student):
+    return blaming(student, derivative, PROBE_PARTS)
+
+
+@check("test_jvp")
+def jvp_check(student):
+    return blaming(student, jvp, PROBE_PARTS)
+
+
+@check("test_jacobian")
+def jacobian_check(student):
+    return blaming(student, jacobian, PROBE_PARTS, uses_jvp=True)
+
+
+@check("test_domke")
+def domke_check(student):
+    return blaming(student, domke, DOMKE_PARTS)
+
+
+@check("test_recursion_dual")
+def recursion_dual_check(student):
+    return blaming(student, recursion_dual, RECURSION_PARTS)
+
+
+@check("test_newton")
+def newton_check(student):
+    return blaming(student, newton, PROBE_PARTS)

@@ -35,6 +35,7 @@ import math
 import numpy as np
 
 from autograder import CheckFailed, check
+from autograder.checking import Prerequisite, fix_first
 from mlpkit.grading import check_scalar, check_shape, diagnose_gradient
 
 FORBIDDEN_MODULES = {
@@ -179,9 +180,10 @@ def compare_gradient(label: str, got, expected, allowance, hints=None) -> None:
     raise CheckFailed(message)
 
 
-def call_program(student, program, inputs, hints=None, label=None) -> None:
-    """gradient_of_program on one program: the value, then the gradient."""
-    reference = Reference(program, inputs)
+def call_program(student, program, inputs, hints=None, label=None, reference=None) -> None:
+    """gradient_of_program on one program: the value, then the gradient (``reference``: the
+    program's Reference, when it was computed beforehand)."""
+    reference = reference or Reference(program, inputs)
     expected, allowance = reference.gradient()
     label = label or f"gradient_of_program for {describe_program(program, inputs)}"
     got = student.call("gradient_of_program", program, list(map(float, inputs)))
@@ -273,23 +275,85 @@ def local_cases(seed: int):
     return cases
 
 
+def local_mistakes(program, inputs) -> dict:
+    """Known wrong gradients of a one-operation program: description -> gradient."""
+    op, *args = program[-1]
+    if len(program) > 1 or op == "const":
+        return {}
+    a = float(inputs[args[0]])
+    b = float(inputs[args[1]]) if op in BINARY else None
+    n = len(inputs)
+
+    def grad(pairs):
+        g = np.zeros(n)
+        for index, value in pairs:
+            g[index] += value
+        return g
+
+    i = args[0]
+    j = args[1] if op in BINARY else None
+    if op == "mul":
+        return {"the local derivatives of a * b are swapped: the edge to a carries b (the OTHER "
+                "factor), the edge to b carries a": grad([(i, a), (j, b)])}
+    if op == "div":
+        return {"d(a / b)/db is -a/b**2 (you have -1/b**2: the factor a is missing)":
+                grad([(i, 1 / b), (j, -1 / b**2)]),
+                "d(a / b)/db has the wrong sign: it is -a/b**2": grad([(i, 1 / b), (j, a / b**2)])}
+    if op == "sub":
+        return {"d(a - b)/db is -1, not +1": grad([(i, 1.0), (j, 1.0)])}
+    if op == "cos":
+        return {"the sign of cos's local derivative is flipped: d cos(a)/da = -sin(a)":
+                grad([(i, math.sin(a))])}
+    if op == "sin":
+        return {"the sign of sin's local derivative is flipped: d sin(a)/da = cos(a), not "
+                "-cos(a)": grad([(i, -math.cos(a))])}
+    if op == "exp":
+        return {"exp's local derivative is missing (edge weight 1 instead of exp(a))":
+                grad([(i, 1.0)])}
+    if op == "log" and a > 0:
+        return {"log's local derivative is 1/a (yours is log(a))": grad([(i, math.log(a))])}
+    if op == "neg":
+        return {"-a has the local derivative -1, not +1": grad([(i, 1.0)])}
+    if op == "pow":
+        p = args[1]
+        return {"d(a**p)/da is p a**(p - 1) (the power goes down by one)": grad([(i, p * a**p)]),
+                "d(a**p)/da is p a**(p - 1): the factor p is missing": grad([(i, a ** (p - 1))])}
+    return {}
+
+
+def local_case(student, program, inputs) -> None:
+    op = program[-1][0]
+    label = (f"gradient_of_program({program}, {inputs}), that is "
+             f"{describe_program(program, inputs)}")
+    hints = {text: wrong for text, wrong in local_mistakes(program, inputs).items()}
+    try:
+        call_program(student, program, inputs, hints=hints, label=label)
+    except AssertionError as exc:
+        if "wrong gradient" not in str(exc) and "the value" not in str(exc):
+            raise  # the call itself failed (raised, hung, crashed): its own message
+        if "Hint:" in str(exc):
+            raise
+        raise CheckFailed(f"{exc}\n  The local derivative rule: {LOCAL_RULES[op]}.") from None
+
+
 @check("test_local_derivatives")
 def local_derivatives(student):
     count = 0
     for seed in (RNG_SEED, RNG_SEED + 1):
         for program, inputs in local_cases(seed):
-            op = program[-1][0]
-            label = (f"gradient_of_program({program}, {inputs}), that is "
-                     f"{describe_program(program, inputs)}")
-            try:
-                call_program(student, program, inputs, label=label)
-            except AssertionError as exc:
-                if "wrong gradient" not in str(exc) and "the value" not in str(exc):
-                    raise  # the call itself failed (raised, hung, crashed): its own message
-                raise CheckFailed(f"{exc}\n  The local derivative rule: {LOCAL_RULES[op]}.") from None
+            local_case(student, program, inputs)
             count += 1
     return (f"gradient_of_program: values and gradients right for every operation alone "
             f"({count} hidden cases, with constants and an unused input).")
+
+
+def probe_local(student) -> None:
+    for program, inputs in local_cases(RNG_SEED + 7):
+        local_case(student, program, inputs)
+
+
+LOCAL = Prerequisite("test_local_derivatives", "your engine (Node, its operations and "
+                     "gradient_of_program)", probe_local)
 
 
 def shared_cases():
@@ -324,14 +388,28 @@ def shared_cases():
     return cases
 
 
+def shared_case(student, name, program, inputs, hints) -> None:
+    label = f"gradient_of_program for {name}: {describe_program(program, inputs)}"
+    hints = {text: np.array(wrong, dtype=float) for text, wrong in hints.items()}
+    call_program(student, program, inputs, hints=hints, label=label)
+
+
 @check("test_shared_nodes")
 def shared_nodes(student):
-    for name, program, inputs, hints in shared_cases():
-        label = f"gradient_of_program for {name}: {describe_program(program, inputs)}"
-        hints = {text: np.array(wrong, dtype=float) for text, wrong in hints.items()}
-        call_program(student, program, inputs, hints=hints, label=label)
+    for case in shared_cases():
+        with fix_first(student, [LOCAL]):
+            shared_case(student, *case)
     return ("Reused nodes: x * x, doubling chains, diamonds, Domke's and Stan's traces and 4 random "
             "programs with shared values all right.")
+
+
+def probe_shared(student) -> None:
+    for case in shared_cases()[:6]:  # x * x, doubling chains, a diamond, one exp with three uses
+        shared_case(student, *case)
+
+
+SHARED = Prerequisite("test_shared_nodes", "your backward sweep (backprop)", probe_shared)
+ENGINE = [LOCAL, SHARED]
 
 
 def huang_chain(x: float, steps: int):
@@ -350,7 +428,13 @@ def add_chain(length: int):
     return [["add", 0, 0]] + [["add", k, 0] for k in range(1, length)]
 
 
-@check("test_deep_graphs")
+# The long programs' references are computed when the checks are loaded, not inside the check:
+# the check's time goes to the student's engine and to sending 15 000 instructions both ways.
+DEEP_PROGRAMS = {"adds": (add_chain(10_000), [0.25]), "huang": huang_chain(0.7, 5000)}
+DEEP_REFERENCES = {key: Reference(*program) for key, program in DEEP_PROGRAMS.items()}
+
+
+@check("test_deep_graphs", timeout=10)  # correct answers send 25 000 instructions: not instant
 def deep_graphs(student):
     passed_on_early = ("you got 26, not 8: a node passed its adjoint on before all its children "
                        "had added theirs (visit nodes in reverse topological order, each once)")
@@ -358,18 +442,22 @@ def deep_graphs(student):
              passed_on_early: [26.0]}
     cases = [
         ("b = a + a; c = b + b; d = c + c", doubling_program(3), [0.5], first),
-        ("v = x + x, then v = v + x again and again: 10 000 additions", add_chain(10_000), [0.25],
+        ("v = x + x, then v = v + x again and again: 10 000 additions", *DEEP_PROGRAMS["adds"],
          {}),
         ("Huang's recursion z = sin(z x) + x, 5000 steps (15 001 instructions)",
-         *huang_chain(0.7, 5000), {}),
+         *DEEP_PROGRAMS["huang"], {}),
         ("a doubling chain b = a + a, c = b + b, ... of depth 40 (2**40 paths from the output "
          "to the input, but only 41 nodes)", doubling_program(40), [1.0], {}),
     ]
+    references = {id(program): reference for (program, _), reference in
+                  zip(DEEP_PROGRAMS.values(), DEEP_REFERENCES.values())}
     for name, program, inputs, hints in cases:
         label = f"gradient_of_program for {name}"
         hints = {text: np.array(wrong, dtype=float) for text, wrong in hints.items()}
         try:
-            call_program(student, program, inputs, hints=hints, label=label)
+            with fix_first(student, ENGINE):
+                call_program(student, program, inputs, hints=hints, label=label,
+                             reference=references.get(id(program)))
         except CheckFailed as exc:
             if "RecursionError" in str(exc):
                 raise CheckFailed(
@@ -413,10 +501,12 @@ def domke(student):
             "the sign of the sine's derivative is flipped": a * (1 + 2 * a) * (math.exp(c) - math.cos(c)),
         }
         hint = next((text for text, v in wrong.items() if math.isclose(value, v, rel_tol=1e-9)),
-                    "compare your adjoints with the table of Lecture 3, section 2 (x = 0: 20.92)")
-        raise CheckFailed(f"grad_domke({x!r}): got {value!r}, expected {expected!r} "
-                          f"(f'(x) = exp(x) (1 + 2 exp(x)) (exp(c) + cos(c)), c = exp(x) + "
-                          f"exp(2x)).\n  Hint: {hint}")
+                    None)
+        with fix_first(student, ENGINE):
+            raise CheckFailed(f"grad_domke({x!r}): got {value!r}, expected {expected!r} "
+                              f"(f'(x) = exp(x) (1 + 2 exp(x)) (exp(c) + cos(c)), c = exp(x) + "
+                              f"exp(2x)), relative error {abs(value - expected) / abs(expected):.1e}."
+                              + (f"\n  Hint: {hint}" if hint else ""))
     return f"grad_domke matches f'(x) at {len(points)} hidden points, x = 0 included (20.9187...)."
 
 
@@ -444,11 +534,14 @@ def normal_logpdf(student):
             "the one from the division; add both": np.array([-r / sigma, r / sigma, r * r / sigma]),
             "the derivative with respect to sigma is twice the log term: f has -log(sigma), "
             "not -log(sigma**2)": np.array([-r / sigma, r / sigma, r * r / sigma - 2.0 / sigma]),
+            "the gradient of -f: every sign is flipped (f = -z**2/2 - log(sigma) - log(2 pi)/2 "
+            "with z = (y - mu)/sigma)": -expected,
         }
         got = student.call("grad_normal_logpdf", y, mu, sigma)
-        compare_gradient(f"grad_normal_logpdf({y!r}, {mu!r}, {sigma!r}) (df/dy, df/dmu, df/dsigma)",
-                         got, expected, 1e-12 * np.max(np.abs(expected)) + 4 * EPS * (
-                             np.abs(expected) + r * r / sigma + 1 / sigma), hints)
+        with fix_first(student, ENGINE):
+            compare_gradient(f"grad_normal_logpdf({y!r}, {mu!r}, {sigma!r}) (df/dy, df/dmu, df/dsigma)",
+                             got, expected, 1e-12 * np.max(np.abs(expected)) + 4 * EPS * (
+                                 np.abs(expected) + r * r / sigma + 1 / sigma), hints)
     return (f"grad_normal_logpdf matches (-(y-mu)/sigma^2, (y-mu)/sigma^2, (y-mu)^2/sigma^3 - "
             f"1/sigma) in {len(cases)} hidden cases, y = mu included.")
 
@@ -515,16 +608,18 @@ def jacobian(student):
         got = student.call("jacobian_of_program", program, inputs, outputs)
         label = (f"jacobian_of_program(program, inputs, outputs={outputs}) for {name}: "
                  f"{describe_program(program, inputs)}")
-        check_shape(label, got, expected.shape)
+        with fix_first(student, ENGINE):
+            check_shape(label, got, expected.shape)
         arr = np.asarray(got, dtype=float)
         if np.all(np.abs(arr - expected) <= allowance):
             continue
         bad = int(np.argmax(np.any(np.abs(arr - expected) > allowance, axis=1)))
-        raise CheckFailed(
-            f"{label}: row {bad} (the gradient of v{outputs[bad]}) is wrong.\n"
-            f"  expected {np.array2string(expected[bad], precision=10)}\n"
-            f"  got      {np.array2string(arr[bad], precision=10)}"
-            f"{jacobian_hint(student, program, inputs, outputs, bad, arr, expected, allowance)}")
+        with fix_first(student, ENGINE):
+            raise CheckFailed(
+                f"{label}: row {bad} (the gradient of v{outputs[bad]}) is wrong.\n"
+                f"  expected {np.array2string(expected[bad], precision=10)}\n"
+                f"  got      {np.array2string(arr[bad], precision=10)}"
+                f"{jacobian_hint(student, program, inputs, outputs, bad, arr, expected, allowance)}")
     return ("jacobian_of_program right for F: R^2 -> R^3, repeated outputs, inputs as outputs, "
             "outputs that skip an input, and a random program.")
 
@@ -560,6 +655,25 @@ def complex_step_gradient(f, x, h=1e-30):
     return grad
 
 
+def trust_the_provided_counter(student, x) -> None:
+    """The evaluation count comes from the notebook's provided cell, which a later cell could
+    redefine: use it only after it has behaved as provided (forward mode: n evaluations, and
+    forward_gradient's values right)."""
+    n = len(x)
+    forward = student.call("forward_gradient", student.ref("rosenbrock"), x)
+    counted = student.call("count_evaluations", student.ref("forward_gradient"),
+                           student.ref("rosenbrock"), x)
+    right = np.shape(forward) == (n,) and np.allclose(
+        np.asarray(forward, dtype=float), complex_step_gradient(rosenbrock, x), rtol=1e-12)
+    if counted != n or not right:
+        raise CheckFailed(
+            f"The provided cell of Part D does not behave as provided: count_evaluations("
+            f"forward_gradient, rosenbrock, x) with n = {n} returned {counted!r} (forward mode "
+            f"evaluates f n = {n} times){'' if right else ', and forward_gradient gives wrong values'}."
+            " A later cell of yours probably redefines count_evaluations, forward_gradient, "
+            "rosenbrock or CallCounter: rename yours, then restart and run all.")
+
+
 @check("test_reverse_gradient")
 def reverse_gradient(student):
     rng = np.random.default_rng(RNG_SEED + 500)
@@ -576,12 +690,14 @@ def reverse_gradient(student):
             arr = np.asarray(got, dtype=float)
             scale = np.max(np.abs(expected))
             if not np.all(np.abs(arr - expected) <= 1e-12 * scale + 1e-11 * np.abs(expected)):
-                raise CheckFailed(
-                    f"{label}: wrong gradient (n = {n}).\n  Diagnosis: "
-                    f"{diagnose_gradient(arr, expected, name='yours')}")
+                with fix_first(student, ENGINE):
+                    raise CheckFailed(
+                        f"{label}: wrong gradient (n = {n}).\n  Diagnosis: "
+                        f"{diagnose_gradient(arr, expected, name='yours')}")
             cases += 1
     for n in (2, 6):
         x = np.round(rng.uniform(-1.0, 1.0, n), 5)
+        trust_the_provided_counter(student, x)
         count = student.call("count_evaluations", student.ref("reverse_gradient"),
                              student.ref("rosenbrock"), x)
         if count != 1:

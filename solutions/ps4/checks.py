@@ -13,6 +13,7 @@ Kept out of the release by ``CourseDirectory.ignore`` (nbgrader_config.py).
 import numpy as np
 
 from autograder import BlackBox, CheckFailed, check
+from autograder.checking import Prerequisite, fix_first
 from mlpkit.grading import check_close, check_gradient_close, check_scalar, check_shape
 
 FORBIDDEN_MODULES = {
@@ -46,11 +47,18 @@ def returned(label: str, value, count: int, names: str) -> list:
     return value
 
 
-def expect_values(label: str, got, expected, rtol: float = RTOL) -> None:
-    """Entry by entry, up to rounding relative to the largest entry (forward values, updates)."""
+def expect_values(label: str, got, expected, rtol: float = RTOL, candidates=None) -> None:
+    """Entry by entry, up to rounding relative to the largest entry (forward values, updates);
+    on failure, the description of a known wrong answer (``candidates``) that ``got`` matches."""
     expected = np.asarray(expected, dtype=float)
     scale = float(np.max(np.abs(expected))) if expected.size else 0.0
-    check_close(label, got, expected, rtol=rtol, atol=rtol * max(scale, 1e-300))
+    try:
+        check_close(label, got, expected, rtol=rtol, atol=rtol * max(scale, 1e-300))
+    except AssertionError as failure:
+        hint = hint_from(got, candidates or {})
+        if hint:
+            raise CheckFailed(f"{failure}\n  Looks like: {hint}.") from None
+        raise
 
 
 def expect_gradient(label: str, got, expected, candidates=None, rtol: float = RTOL) -> None:
@@ -79,13 +87,7 @@ def hint_from(got, candidates: dict) -> str:
 
 def expect_update(label: str, got, expected, candidates: dict) -> None:
     """An optimiser's output: the formula's value up to rounding, with a hint for known slips."""
-    try:
-        expect_values(label, got, expected, rtol=1e-12)
-    except AssertionError as failure:
-        hint = hint_from(got, candidates)
-        if hint:
-            raise CheckFailed(f"{failure}\n  Looks like: {hint}.") from None
-        raise
+    expect_values(label, got, expected, rtol=1e-12, candidates=candidates)
 
 
 def show(array) -> str:
@@ -108,38 +110,62 @@ def layer_case(seed: int, n: int, d: int, m: int):
 LINEAR_SHAPES = [(5, 3, 4), (4, 6, 2), (6, 4, 4), (1, 3, 5), (7, 9, 3)]
 
 
+def linear_forward_case(student, k: int) -> None:
+    n, d, m = LINEAR_SHAPES[k]
+    X, W, b, _ = layer_case(k, n, d, m)
+    label = f"linear_forward(X, W, b) with X {X.shape}, W {W.shape}, b {b.shape}"
+    out, _cache = returned(label, student.call("linear_forward", X, W, b), 2, "out, cache")
+    check_shape(f"out of {label}", out, (n, m))
+    expect_values(f"out of {label}", out, X @ W + b, candidates={
+        "X @ W without the bias b": X @ W,
+        "X @ W - b: the bias is added, out = X @ W + b": X @ W - b})
+
+
+def linear_backward_case(student, k: int) -> None:
+    n, d, m = LINEAR_SHAPES[k]
+    X, W, b, G = layer_case(k, n, d, m)
+    label = f"linear_forward(X, W, b) with X {X.shape}, W {W.shape}"
+    _, cache = returned(label, student.call("linear_forward", X, W, b), 2, "out, cache")
+    # Another forward in between: backward must use its cache, not the latest call's state.
+    X2, W2, b2, _ = layer_case(k + 50, n, d, m)
+    student.call("linear_forward", X2, W2, b2)
+    call = f"linear_backward(dout, cache) with dout {G.shape}, cache from {label}"
+    dX, dW, db = returned(call, student.call("linear_backward", G, cache), 3, "dX, dW, db")
+    stale = ("the X and W of the LATEST linear_forward call, not those of the cache you were "
+             "given: backward must read everything it needs from its cache argument")
+    square = {"dX = dout @ W: W must be transposed (dX = dout @ W.T)": G @ W} if d == m else {}
+    expect_gradient(f"dX of {call}", dX, G @ W.T, {**square, stale: G @ W2.T})
+    expect_gradient(f"dW of {call}", dW, X.T @ G,
+                    {"dW = dout.T @ X, the transpose of the right answer X.T @ dout": G.T @ X,
+                     stale: X2.T @ G})
+    expect_gradient(f"db of {call}", db, G.sum(axis=0),
+                    {"db = dout.mean(axis=0): the bias is added to every row, so the "
+                     "gradients of the rows add up: db = dout.sum(axis=0)": G.mean(axis=0)})
+
+
 @check("test_linear_forward")
 def linear_forward(student):
-    for k, (n, d, m) in enumerate(LINEAR_SHAPES):
-        X, W, b, _ = layer_case(k, n, d, m)
-        label = f"linear_forward(X, W, b) with X {X.shape}, W {W.shape}, b {b.shape}"
-        out, _cache = returned(label, student.call("linear_forward", X, W, b), 2, "out, cache")
-        check_shape(f"out of {label}", out, (n, m))
-        expect_values(f"out of {label}", out, X @ W + b)
+    for k in range(len(LINEAR_SHAPES)):
+        linear_forward_case(student, k)
     return (f"linear_forward gives X @ W + b for {len(LINEAR_SHAPES)} hidden shapes, batch of 1 "
             "included.")
 
 
+LINEAR_FORWARD = Prerequisite("test_linear_forward", "your linear_forward",
+                              lambda student: linear_forward_case(student, 0))
+
+
 @check("test_linear_backward")
 def linear_backward(student):
-    for k, (n, d, m) in enumerate(LINEAR_SHAPES):
-        X, W, b, G = layer_case(k, n, d, m)
-        label = f"linear_forward(X, W, b) with X {X.shape}, W {W.shape}"
-        _, cache = returned(label, student.call("linear_forward", X, W, b), 2, "out, cache")
-        # Another forward in between: backward must use its cache, not the latest call's state.
-        X2, W2, b2, _ = layer_case(k + 50, n, d, m)
-        student.call("linear_forward", X2, W2, b2)
-        call = f"linear_backward(dout, cache) with dout {G.shape}, cache from {label}"
-        dX, dW, db = returned(call, student.call("linear_backward", G, cache), 3, "dX, dW, db")
-        square = {"dX = dout @ W: W must be transposed (dX = dout @ W.T)": G @ W} if d == m else {}
-        expect_gradient(f"dX of {call}", dX, G @ W.T, square)
-        expect_gradient(f"dW of {call}", dW, X.T @ G,
-                        {"dW = dout.T @ X, the transpose of the right answer X.T @ dout": G.T @ X})
-        expect_gradient(f"db of {call}", db, G.sum(axis=0),
-                        {"db = dout.mean(axis=0): the bias is added to every row, so the "
-                         "gradients of the rows add up: db = dout.sum(axis=0)": G.mean(axis=0)})
+    for k in range(len(LINEAR_SHAPES)):
+        with fix_first(student, [LINEAR_FORWARD]):
+            linear_backward_case(student, k)
     return (f"dX = dout W^T, dW = X^T dout, db = column sums of dout for {len(LINEAR_SHAPES)} "
             "hidden shapes (square and batch of 1 included), using the cache of an earlier call.")
+
+
+LINEAR_BACKWARD = Prerequisite("test_linear_backward", "your linear_backward",
+                               lambda student: linear_backward_case(student, 0))
 
 
 def activation_inputs(seed: int, scale: float = 2.0):
@@ -150,21 +176,29 @@ def activation_inputs(seed: int, scale: float = 2.0):
     return inputs, [rng.normal(0.0, 1.0, X.shape) for X in inputs]
 
 
-def check_activation(student, name: str, value, slope, wrong_slopes: dict, seed: int) -> str:
+def activation_case(student, name: str, k: int) -> None:
+    """Forward and backward of one activation layer on hidden input ``k`` (0 <= k < 4)."""
+    value, slope, wrong_slopes, seed = ACTIVATIONS[name]
     inputs, upstream = activation_inputs(seed)
-    for k, (X, G) in enumerate(zip(inputs, upstream)):
-        label = f"{name}_forward(X) with X of shape {X.shape}"
-        out, cache = returned(label, student.call(f"{name}_forward", X), 2, "out, cache")
-        check_shape(f"out of {label}", out, X.shape)
-        expect_values(f"out of {label}", out, value(X))
-        other = inputs[(k + 1) % len(inputs)]
-        student.call(f"{name}_forward", other + 0.5)  # state from the latest call must not matter
-        call = f"{name}_backward(dout, cache) with the cache of {label}"
-        dX = student.call(f"{name}_backward", G, cache)
-        candidates = {description: G * wrong(X) for description, wrong in wrong_slopes.items()}
-        expect_gradient(f"dX of {call}", dX, G * slope(X), candidates)
-    return (f"{name}_forward and {name}_backward agree with the formulas on {len(inputs)} hidden "
-            "inputs.")
+    X, G = inputs[k], upstream[k]
+    label = f"{name}_forward(X) with X of shape {X.shape}"
+    out, cache = returned(label, student.call(f"{name}_forward", X), 2, "out, cache")
+    check_shape(f"out of {label}", out, X.shape)
+    expect_values(f"out of {label}", out, value(X))
+    other = 0.5 - X[::-1]  # same shape, other values
+    student.call(f"{name}_forward", other)  # state from the latest call must not matter
+    call = f"{name}_backward(dout, cache) with the cache of {label}"
+    dX = student.call(f"{name}_backward", G, cache)
+    candidates = {description: G * wrong(X) for description, wrong in wrong_slopes.items()}
+    candidates["the derivative at the input of the LATEST forward call, not at the X of the "
+               "cache you were given: backward must use only its cache"] = G * slope(other)
+    expect_gradient(f"dX of {call}", dX, G * slope(X), candidates)
+
+
+def check_activation(student, name: str) -> str:
+    for k in range(4):
+        activation_case(student, name, k)
+    return f"{name}_forward and {name}_backward agree with the formulas on 4 hidden inputs."
 
 
 def tanh_value(X):
@@ -192,30 +226,46 @@ def sigmoid_slope(X):
     return s * (1.0 - s)
 
 
-@check("test_tanh")
-def tanh_layer(student):
-    return check_activation(student, "tanh", tanh_value, tanh_slope, {
+LEFT_OUT = "the derivative was left out (dX = dout)"
+ACTIVATIONS = {  # name: (value, slope, known wrong slopes, seed of the hidden inputs)
+    "tanh": (tanh_value, tanh_slope, {
         "1 - X**2 from the layer's INPUT X; the derivative of tanh at X is "
         "1 - tanh(X)**2 = 1 - out**2": lambda X: 1 - X**2,
-        "the derivative was left out (dX = dout)": lambda X: np.ones_like(X),
-    }, seed=10)
+        "1 - out: the derivative of tanh is 1 - out**2 (out squared)": lambda X: 1 - np.tanh(X),
+        LEFT_OUT: lambda X: np.ones_like(X),
+    }, 10),
+    "relu": (relu_value, relu_slope, {
+        "dout * out: ReLU's derivative is the 0/1 mask [X > 0], not the output": relu_value,
+        "the mask is inverted ([X < 0] instead of [X > 0])": lambda X: (X < 0).astype(float),
+        LEFT_OUT: lambda X: np.ones_like(X),
+    }, 20),
+    "sigmoid": (sigmoid_value, sigmoid_slope, {
+        "X * (1 - X) from the layer's INPUT X; the derivative of the sigmoid at X is "
+        "s * (1 - s) with s = sigmoid(X) = out": lambda X: X * (1 - X),
+        "out itself: the derivative of the sigmoid is out * (1 - out)": sigmoid_value,
+        LEFT_OUT: lambda X: np.ones_like(X),
+    }, 30),
+}
+
+
+def activation_prerequisite(name: str) -> Prerequisite:
+    return Prerequisite(f"test_{name}", f"your {name}_forward and {name}_backward",
+                        lambda student: activation_case(student, name, 0))
+
+
+@check("test_tanh")
+def tanh_layer(student):
+    return check_activation(student, "tanh")
 
 
 @check("test_relu")
 def relu_layer(student):
-    return check_activation(student, "relu", relu_value, relu_slope, {
-        "dout * out: ReLU's derivative is the 0/1 mask [X > 0], not the output": relu_value,
-        "the mask is inverted ([X < 0] instead of [X > 0])": lambda X: (X < 0).astype(float),
-    }, seed=20)
+    return check_activation(student, "relu")
 
 
 @check("test_sigmoid")
 def sigmoid_layer(student):
-    return check_activation(student, "sigmoid", sigmoid_value, sigmoid_slope, {
-        "X * (1 - X) from the layer's INPUT X; the derivative of the sigmoid at X is "
-        "s * (1 - s) with s = sigmoid(X) = out": lambda X: X * (1 - X),
-        "the derivative was left out (dX = dout)": lambda X: np.ones_like(X),
-    }, seed=30)
+    return check_activation(student, "sigmoid")
 
 
 # --------------------------------------------------------------------------- Part B: softmax
@@ -268,6 +318,38 @@ def softmax_cross_entropy(student):
     return "Loss (mean over rows) and dlogits = (softmax - onehot)/N agree on 6 hidden cases."
 
 
+def nonfinite_softmax(loss, dZ) -> str:
+    """What is not finite (the loss, dlogits or both) and its usual cause, or ""."""
+    def finite(value):
+        try:
+            return bool(np.all(np.isfinite(np.asarray(value, dtype=float))))
+        except (TypeError, ValueError):
+            return True  # not numbers at all: the comparison that follows says so
+    loss_ok, grad_ok = finite(loss), finite(dZ)
+    if loss_ok and grad_ok:
+        return ""
+    if grad_ok:
+        return ("dlogits is finite, but the loss is not: the log-probability of a true class "
+                "2000 below the row's maximum is -2000, while its probability e^-2000 is 0 in "
+                "floating point and log(0) = -inf. Compute the log-probabilities directly, "
+                "shifted - log(sum(exp(shifted))), never as log(softmax).")
+    return ("dlogits contains NaN or inf: exp(1000) overflows to inf and inf / inf is NaN. "
+            "Subtract each row's maximum from the logits before exp (then every exponent is "
+            "<= 0)" + ("." if loss_ok else ", and compute the log-probabilities as shifted - "
+                       "log(sum(exp(shifted))), never as log(softmax)."))
+
+
+SOFTMAX = Prerequisite(
+    "test_softmax_cross_entropy", "your softmax_cross_entropy",
+    lambda student: check_softmax_case(student, *softmax_probe(), "softmax_cross_entropy(logits "
+                                       "(5, 3), y=[0, 2, 2, 1, 0])"))
+
+
+def softmax_probe():
+    Z = rng_for(41).normal(0.0, 2.0, (5, 3))
+    return Z, np.array([0, 2, 2, 1, 0])
+
+
 @check("test_softmax_stability")
 def softmax_stability(student):
     cases = [
@@ -278,17 +360,14 @@ def softmax_stability(student):
     ]
     for Z, y in cases:
         label = (f"softmax_cross_entropy(logits={Z.tolist()}, y={y.tolist()})")
-        loss, dZ = returned(label, student.call("softmax_cross_entropy", Z, y), 2, "loss, dlogits")
-        finite = np.all(np.isfinite(np.asarray(loss, dtype=float))) and np.all(
-            np.isfinite(np.asarray(dZ, dtype=float)))
-        if not finite:
-            raise CheckFailed(
-                f"{label} returned loss {loss!r} and dlogits containing non-finite values:\n"
-                f"  {show(dZ)}\n  exp(1000) overflows to inf. Subtract each row's maximum from "
-                "the logits first, and compute the log-probabilities as shifted - log(sum(exp("
-                "shifted))), never as log(softmax): a probability of e^-2000 is 0 in floating "
-                "point, and log(0) = -inf.")
-        check_softmax_case(student, Z, y, label)
+        with fix_first(student, [SOFTMAX]):
+            loss, dZ = returned(label, student.call("softmax_cross_entropy", Z, y), 2,
+                                "loss, dlogits")
+            problem = nonfinite_softmax(loss, dZ)
+            if problem:
+                raise CheckFailed(f"{label} returned loss {loss!r} and dlogits\n  {show(dZ)}\n"
+                                  f"  {problem}")
+            check_softmax_case(student, Z, y, label)
     return ("Finite and correct at logits of size 1000 (loss 2000 where the true class is far "
             "below).")
 
@@ -296,26 +375,36 @@ def softmax_stability(student):
 # --------------------------------------------------------------------------- Part C: the MLP
 
 
-ACTIVATIONS = {"tanh": (tanh_value, tanh_slope), "relu": (relu_value, relu_slope),
-               "sigmoid": (sigmoid_value, sigmoid_slope)}
+ON_LOGITS = "act_on_logits"
+NO_SLOPE = "no_activation_backward"
+MLP_MISTAKES = {  # variant: what a result that matches it looks like
+    ON_LOGITS: "the activation was also applied to the last layer's output; the logits are "
+               "H_L = A_(L-1) W_L + b_L, with no activation after the last linear layer",
+    NO_SLOPE: "the activation's backward pass was skipped: between two linear layers, dout "
+              "must go through the activation's backward function (dout * its derivative)",
+}
 
 
-def mlp_reference(params, X, y, activation):
-    """Loss and gradients of the MLP of Part C, written out with plain NumPy."""
-    value, slope = ACTIVATIONS[activation]
+def mlp_reference(params, X, y, activation, variant=None):
+    """Loss and gradients of the MLP of Part C, written out with plain NumPy (``variant``: one
+    of MLP_MISTAKES, the same network with that mistake, for hints)."""
+    value, slope = ACTIVATIONS[activation][:2]
     L = len(params) // 2
     H, A = [None], [X]
     for l in range(1, L + 1):
         H.append(A[l - 1] @ params[f"W{l}"] + params[f"b{l}"])
         if l < L:
             A.append(value(H[l]))
-    loss, G, _ = softmax_reference(H[L], y)
+    logits = value(H[L]) if variant == ON_LOGITS else H[L]
+    loss, G, _ = softmax_reference(logits, y)
+    if variant == ON_LOGITS:
+        G = G * slope(H[L])
     grads = {}
     for l in range(L, 0, -1):
         grads[f"W{l}"] = A[l - 1].T @ G
         grads[f"b{l}"] = G.sum(axis=0)
         if l > 1:
-            G = (G @ params[f"W{l}"].T) * slope(H[l - 1])
+            G = (G @ params[f"W{l}"].T) * (1.0 if variant == NO_SLOPE else slope(H[l - 1]))
     return loss, grads, H[L]
 
 
@@ -340,39 +429,89 @@ MLP_CASES = [  # (sizes, batch, activation)
 ]
 
 
+def mlp_prerequisites(activation: str) -> list:
+    return [LINEAR_FORWARD, LINEAR_BACKWARD, activation_prerequisite(activation), SOFTMAX]
+
+
+def check_mlp_loss_and_grads(student, label, params, X, y, act, **kwargs) -> None:
+    """One call of mlp_loss_and_grads (``kwargs`` passed on, ``act`` the activation it means):
+    the loss, then every gradient, output layer first."""
+    loss_ref, grads_ref, _ = mlp_reference(params, X, y, act)
+    variants = {MLP_MISTAKES[v]: mlp_reference(params, X, y, act, v) for v in MLP_MISTAKES}
+    loss, grads = returned(label, student.call("mlp_loss_and_grads", params, X, y, **kwargs), 2,
+                           "loss, grads")
+    try:
+        check_scalar(f"loss of {label}", loss, loss_ref, rtol=RTOL, atol=1e-13)
+    except AssertionError as failure:
+        hint = hint_from(loss, {text: v[0] for text, v in variants.items()})
+        raise CheckFailed(f"{failure}" + (f"\n  Looks like: {hint}." if hint else "")) from None
+    if not isinstance(grads, dict):
+        raise CheckFailed(f"{label}: grads should be a dict with the keys of params "
+                          f"({sorted(params)}), got a {type(grads).__name__}.")
+    missing = [key for key in params if key not in grads]
+    if missing:
+        raise CheckFailed(f"{label}: grads has no entry for {missing}; it needs one per "
+                          f"parameter, with the same keys as params ({list(params)}).")
+    for key in reversed(list(params)):  # output layer first: the first wrong block locates it
+        expect_gradient(f"grads[{key!r}] of {label}", grads[key], grads_ref[key],
+                        {text: v[1][key] for text, v in variants.items()})
+
+
+def check_mlp_predict(student, sizes, params, X, act, **kwargs) -> None:
+    scores = mlp_reference(params, X, np.zeros(len(X), dtype=int), act)[2]
+    shown = f"mlp_predict(params, X{''.join(f', {k}={v!r}' for k, v in kwargs.items())})"
+    predicted = student.call("mlp_predict", params, X, **kwargs)
+    check_shape(shown, predicted, (len(X),))
+    if not np.array_equal(np.asarray(predicted), np.argmax(scores, axis=1)):
+        default = "" if kwargs else (" Without the activation argument the hidden layers "
+                                     "use tanh (the default in def mlp_predict).")
+        raise CheckFailed(f"{shown} for layer sizes {sizes} returned "
+                          f"{np.asarray(predicted).tolist()}, expected "
+                          f"{np.argmax(scores, axis=1).tolist()} (the class with the largest "
+                          f"logit in each row).{default}")
+
+
+def mlp_case_check(student, k: int) -> None:
+    sizes, n, activation = MLP_CASES[k]
+    params, X, y = mlp_case(60 + k, sizes, n)
+    label = (f"mlp_loss_and_grads(params, X, y, activation={activation!r}) for layer sizes "
+             f"{sizes}, batch of {n}")
+    check_mlp_loss_and_grads(student, label, params, X, y, activation, activation=activation)
+    check_mlp_predict(student, sizes, params, X, activation, activation=activation)
+
+
+def default_activation_case():
+    """A network whose predictions differ for tanh, ReLU and sigmoid: a changed default shows."""
+    for seed in range(70, 200):
+        params, X, y = mlp_case(seed, [3, 5, 4], 8)
+        predictions = [tuple(np.argmax(mlp_reference(params, X, y, a)[2], axis=1))
+                       for a in ACTIVATIONS]
+        if len(set(predictions)) == len(predictions):
+            return params, X, y
+    raise RuntimeError("no network separates the activations")  # a grader bug: never expected
+
+
 @check("test_mlp_loss_and_grads")
 def mlp_loss_and_grads(student):
-    for k, (sizes, n, activation) in enumerate(MLP_CASES):
-        params, X, y = mlp_case(60 + k, sizes, n)
-        label = (f"mlp_loss_and_grads(params, X, y, activation={activation!r}) for layer sizes "
-                 f"{sizes}, batch of {n}")
-        loss_ref, grads_ref, scores = mlp_reference(params, X, y, activation)
-        loss, grads = returned(label, student.call("mlp_loss_and_grads", params, X, y,
-                                                   activation=activation), 2, "loss, grads")
-        check_scalar(f"loss of {label}", loss, loss_ref, rtol=RTOL, atol=1e-13)
-        if not isinstance(grads, dict):
-            raise CheckFailed(f"{label}: grads should be a dict with the keys of params "
-                              f"({sorted(params)}), got a {type(grads).__name__}.")
-        missing = [key for key in params if key not in grads]
-        if missing:
-            raise CheckFailed(f"{label}: grads has no entry for {missing}; it needs one per "
-                              f"parameter, with the same keys as params ({list(params)}).")
-        for key in params:  # from the output layer down: the first wrong block locates the bug
-            expect_gradient(f"grads[{key!r}] of {label}", grads[key], grads_ref[key])
-        predicted = student.call("mlp_predict", params, X, activation=activation)
-        check_shape(f"mlp_predict(params, X, activation={activation!r})", predicted, (n,))
-        if not np.array_equal(np.asarray(predicted), np.argmax(scores, axis=1)):
-            raise CheckFailed(f"mlp_predict(params, X, activation={activation!r}) for sizes {sizes}"
-                              f" returned {np.asarray(predicted).tolist()}, expected "
-                              f"{np.argmax(scores, axis=1).tolist()} (the class with the largest "
-                              "logit in each row).")
-    params, X, y = mlp_case(70, [3, 5, 2], 4)
-    loss, _ = returned("mlp_loss_and_grads(params, X, y)",
-                       student.call("mlp_loss_and_grads", params, X, y), 2, "loss, grads")
-    check_scalar("loss of mlp_loss_and_grads(params, X, y) (default activation: tanh)", loss,
-                mlp_reference(params, X, y, "tanh")[0], rtol=RTOL, atol=1e-13)
+    for k, (_, _, activation) in enumerate(MLP_CASES):
+        with fix_first(student, mlp_prerequisites(activation)):
+            mlp_case_check(student, k)
+    params, X, y = default_activation_case()
+    with fix_first(student, mlp_prerequisites("tanh")):
+        check_mlp_loss_and_grads(
+            student, "mlp_loss_and_grads(params, X, y) (no activation argument: the default, "
+            "tanh)", params, X, y, "tanh")
+        check_mlp_predict(student, [3, 5, 4], params, X, "tanh")
     return ("Loss, every gradient and the predictions agree for 1, 2 and 3 hidden layers with "
-            "tanh, ReLU and sigmoid (batch of 1 and square layers included).")
+            "tanh, ReLU and sigmoid (batch of 1 and square layers included), and with the "
+            "default activation.")
+
+
+def mlp_prerequisite(activation: str) -> Prerequisite:
+    def probe(student):
+        k = next(i for i, case in enumerate(MLP_CASES) if case[2] == activation)
+        mlp_case_check(student, k)
+    return Prerequisite("test_mlp_loss_and_grads", "your mlp_loss_and_grads", probe)
 
 
 # --------------------------------------------------------------------------- Part D: grad check
@@ -404,6 +543,17 @@ def entry_errors(analytic, numerical):
     return np.where(scale > 0, np.abs(analytic - numerical) / safe, 0.0), scale
 
 
+def signed_errors(analytic, numerical):
+    """(a_i - n_i) / max(|a_i|, |n_i|): the r_i with the abs() forgotten."""
+    scale = np.maximum(np.abs(analytic), np.abs(numerical))
+    return np.where(scale > 0, (analytic - numerical) / np.where(scale > 0, scale, 1.0), 0.0)
+
+
+def entry_errors_over(analytic, numerical, scale):
+    """|a_i - n_i| / scale_i, 0 where the scale is 0."""
+    return np.where(scale > 0, np.abs(analytic - numerical) / np.where(scale > 0, scale, 1.0), 0.0)
+
+
 def max_relative_error(fun, x, analytic, h):
     """The definition of the notebook, the rounding slack of the comparison, and the values
     that known wrong versions of grad_check would return (for hints)."""
@@ -428,6 +578,10 @@ def max_relative_error(fun, x, analytic, h):
         entry_errors(analytic, 2 * central)[0].max(),
         "the relative error in norm, ||a - n|| / ||n||; return the worst entry's r_i": norm,
         "the mean of the r_i; return their maximum": errors.mean(),
+        "the r_i without abs(): a_i - n_i can be negative, r_i = |a_i - n_i| / "
+        "max(|a_i|, |n_i|)": signed_errors(analytic, central).max(),
+        "|a_i - n_i| / |n_i|; divide by the larger of |a_i| and |n_i|":
+        entry_errors_over(analytic, central, np.abs(central)).max(),
     }
     return float(errors.max()), float(slack.max()), wrong
 
@@ -486,85 +640,123 @@ def optimiser_arrays(seed: int, shape):
     return rng.normal(0.0, 1.0, shape), [rng.normal(0.0, 1.0, shape) for _ in range(5)]
 
 
+MOMENTUM_SETTINGS = [((4,), 0.1, 0.9), ((3, 2), 0.05, 0.5), ((5,), 0.2, 0.0), ((2, 2), 1e-3, 0.99)]
+ADAM_SETTINGS = [((4,), 0.01, 0.9, 0.999, 1e-8), ((3, 2), 0.1, 0.5, 0.75, 1e-2),
+                 ((5,), 0.003, 0.8, 0.99, 1e-3), ((2, 3), 0.05, 0.0, 0.9, 1e-8)]
+
+
 @check("test_sgd_momentum")
 def sgd_momentum(student):
-    for k, (shape, lr, mu) in enumerate([((4,), 0.1, 0.9), ((3, 2), 0.05, 0.5), ((5,), 0.2, 0.0),
-                                         ((2, 2), 1e-3, 0.99)]):
-        w, gradients = optimiser_arrays(90 + k, shape)
-        v = np.zeros(shape)
-        for step, dw in enumerate(gradients, start=1):
-            label = (f"sgd_momentum_step(w, dw, v, lr={lr}, mu={mu}) at step {step} of a hidden "
-                     f"sequence (arrays of shape {shape})")
-            w_got, v_got = returned(label, student.call("sgd_momentum_step", w, dw, v, lr, mu), 2,
-                                    "w, v")
-            v_new = mu * v + dw
-            w_new = w - lr * v_new
-            expect_update(f"v returned by {label}", v_got, v_new, {
-                "v = mu*v - lr*dw (CS231n's form); this problem set uses v = mu*v + dw and "
-                "w = w - lr*v (lecture 6)": mu * v - lr * dw,
-                "v = mu*v + lr*dw; here the velocity does not include lr: v = mu*v + dw":
-                mu * v + lr * dw,
-            })
-            expect_update(f"w returned by {label}", w_got, w_new, {
-                "w + lr*v: the step goes uphill; subtract it (w = w - lr*v)": w + lr * v_new,
-                "w - lr*v with the OLD velocity; update v first": w - lr * v,
-                "w - lr*dw: plain gradient descent, the velocity is not used": w - lr * dw,
-            })
-            w, v = w_new, v_new  # continue from the right state, whatever the student returned
+    for k in range(len(MOMENTUM_SETTINGS)):
+        momentum_sequence(student, k)
     return "Momentum matches v = mu v + dw, w = w - lr v over 4 hidden sequences of 5 steps."
+
+
+MOMENTUM = Prerequisite("test_sgd_momentum", "your sgd_momentum_step",
+                        lambda student: momentum_sequence(student, 1, steps=2))
+
+
+def momentum_sequence(student, k: int, steps: int = 5) -> None:
+    shape, lr, mu = MOMENTUM_SETTINGS[k]
+    w, gradients = optimiser_arrays(90 + k, shape)
+    v = np.zeros(shape)
+    for step, dw in enumerate(gradients[:steps], start=1):
+        label = (f"sgd_momentum_step(w, dw, v, lr={lr}, mu={mu}) at step {step} of a hidden "
+                 f"sequence (arrays of shape {shape})")
+        w_got, v_got = returned(label, student.call("sgd_momentum_step", w, dw, v, lr, mu), 2,
+                                "w, v")
+        v_new = mu * v + dw
+        w_new = w - lr * v_new
+        expect_update(f"v returned by {label}", v_got, v_new, {
+            "v = mu*v - lr*dw (CS231n's form); this problem set uses v = mu*v + dw and "
+            "w = w - lr*v (lecture 6)": mu * v - lr * dw,
+            "v = mu*v + lr*dw; here the velocity does not include lr: v = mu*v + dw":
+            mu * v + lr * dw,
+        })
+        expect_update(f"w returned by {label}", w_got, w_new, {
+            "w + lr*v: the step goes uphill; subtract it (w = w - lr*v)": w + lr * v_new,
+            "w - lr*v with the OLD velocity; update v first": w - lr * v,
+            "w - lr*dw: plain gradient descent, the velocity is not used": w - lr * dw,
+        })
+        w, v = w_new, v_new  # continue from the right state, whatever the student returned
 
 
 @check("test_adam")
 def adam(student):
-    settings = [((4,), 0.01, 0.9, 0.999, 1e-8), ((3, 2), 0.1, 0.5, 0.75, 1e-2),
-                ((5,), 0.003, 0.8, 0.99, 1e-3), ((2, 3), 0.05, 0.0, 0.9, 1e-8)]
-    for k, (shape, lr, beta1, beta2, eps) in enumerate(settings):
-        w, gradients = optimiser_arrays(100 + k, shape)
-        m, v = np.zeros(shape), np.zeros(shape)
-        for t, dw in enumerate(gradients, start=1):
-            label = (f"adam_step(w, dw, m, v, t={t}, lr={lr}, beta1={beta1}, beta2={beta2}, "
-                     f"eps={eps}) in a hidden sequence (arrays of shape {shape})")
-            w_got, m_got, v_got = returned(label, student.call(
-                "adam_step", w, dw, m, v, t, lr, beta1, beta2, eps), 3, "w, m, v")
-            m_new = beta1 * m + (1 - beta1) * dw
-            v_new = beta2 * v + (1 - beta2) * dw * dw
-            m_hat, v_hat = m_new / (1 - beta1**t), v_new / (1 - beta2**t)
-            w_new = w - lr * m_hat / (np.sqrt(v_hat) + eps)
-            expect_update(f"m returned by {label}", m_got, m_new, {
-                "m = beta1*m + dw: the new gradient needs the factor (1 - beta1)": beta1 * m + dw,
-                "m returned after the bias correction; return m itself, correct only inside "
-                "the step": m_hat})
-            expect_update(f"v returned by {label}", v_got, v_new, {
-                "v = beta2*v + (1 - beta2)*|dw|: the second moment averages dw*dw":
-                beta2 * v + (1 - beta2) * np.abs(dw),
-                "v returned after the bias correction; return v itself": v_hat})
-            t_next_m, t_next_v = m_new / (1 - beta1**(t + 1)), v_new / (1 - beta2**(t + 1))
-            expect_update(f"w returned by {label}", w_got, w_new, {
-                "no bias correction: m and v were not divided by (1 - beta**t)":
-                w - lr * m_new / (np.sqrt(v_new) + eps),
-                "only m was bias-corrected; v needs v / (1 - beta2**t) too":
-                w - lr * m_hat / (np.sqrt(v_new) + eps),
-                "eps inside the square root; the step is m_hat / (sqrt(v_hat) + eps)":
-                w - lr * m_hat / np.sqrt(v_hat + eps),
-                "the bias correction used t + 1; t is already 1 at the first step":
-                w - lr * t_next_m / (np.sqrt(t_next_v) + eps),
-                "w + lr*...: the step goes uphill": w + lr * m_hat / (np.sqrt(v_hat) + eps),
-            })
-            w, m, v = w_new, m_new, v_new
+    for k in range(len(ADAM_SETTINGS)):
+        adam_sequence(student, k)
     return "Adam matches the update with bias correction over 4 hidden sequences of 5 steps."
+
+
+ADAM = Prerequisite("test_adam", "your adam_step", lambda student: adam_sequence(student, 1, 2))
+
+
+def adam_sequence(student, k: int, steps: int = 5) -> None:
+    shape, lr, beta1, beta2, eps = ADAM_SETTINGS[k]
+    w, gradients = optimiser_arrays(100 + k, shape)
+    m, v = np.zeros(shape), np.zeros(shape)
+    for t, dw in enumerate(gradients[:steps], start=1):
+        label = (f"adam_step(w, dw, m, v, t={t}, lr={lr}, beta1={beta1}, beta2={beta2}, "
+                 f"eps={eps}) in a hidden sequence (arrays of shape {shape})")
+        w_got, m_got, v_got = returned(label, student.call(
+            "adam_step", w, dw, m, v, t, lr, beta1, beta2, eps), 3, "w, m, v")
+        m_new = beta1 * m + (1 - beta1) * dw
+        v_new = beta2 * v + (1 - beta2) * dw * dw
+        m_hat, v_hat = m_new / (1 - beta1**t), v_new / (1 - beta2**t)
+        w_new = w - lr * m_hat / (np.sqrt(v_hat) + eps)
+        expect_update(f"m returned by {label}", m_got, m_new, {
+            "m = beta1*m + dw: the new gradient needs the factor (1 - beta1)": beta1 * m + dw,
+            "m returned after the bias correction; return m itself, correct only inside "
+            "the step": m_hat})
+        expect_update(f"v returned by {label}", v_got, v_new, {
+            "v = beta2*v + (1 - beta2)*|dw|: the second moment averages dw*dw":
+            beta2 * v + (1 - beta2) * np.abs(dw),
+            "v returned after the bias correction; return v itself": v_hat})
+        t_next_m, t_next_v = m_new / (1 - beta1**(t + 1)), v_new / (1 - beta2**(t + 1))
+        expect_update(f"w returned by {label}", w_got, w_new, {
+            "no bias correction: m and v were not divided by (1 - beta**t)":
+            w - lr * m_new / (np.sqrt(v_new) + eps),
+            "only m was bias-corrected; v needs v / (1 - beta2**t) too":
+            w - lr * m_hat / (np.sqrt(v_new) + eps),
+            "eps inside the square root; the step is m_hat / (sqrt(v_hat) + eps)":
+            w - lr * m_hat / np.sqrt(v_hat + eps),
+            "the bias correction used t + 1; t is already 1 at the first step":
+            w - lr * t_next_m / (np.sqrt(t_next_v) + eps),
+            "w + lr*...: the step goes uphill": w + lr * m_hat / (np.sqrt(v_hat) + eps),
+        })
+        w, m, v = w_new, m_new, v_new
 
 
 # --------------------------------------------------------------------------- Part F: training
 
 
-def train_reference(params, X, y, optimizer, lr, steps, activation, mu, beta1, beta2, eps):
+TRAIN_DEFAULTS = dict(optimizer="adam", lr=0.01, steps=100, activation="tanh", mu=0.9,
+                      beta1=0.9, beta2=0.999, eps=1e-8)
+TRAIN_MISTAKES = {  # variant: what losses that match it look like
+    "t_from_0": "Adam's step counter starts at t = 0; t must be 1 at the first step (with "
+                "t = 0 the bias correction divides by 1 - beta1**0 = 0)",
+    "fresh_state": "the optimiser state (v, or m and v) starts again at zero in every step; "
+                   "each parameter's state must be kept from one step to the next",
+    "loss_after_update": "losses[k] is the loss after step k; record the loss computed in "
+                         "step k, before that step's update (losses[0] = the starting loss)",
+}
+
+
+def train_reference(params, X, y, optimizer, lr, steps, activation, mu, beta1, beta2, eps,
+                    variant=None):
+    """The loop of Part F with plain NumPy; ``variant``: one of TRAIN_MISTAKES, for hints."""
     params = {key: value.copy() for key, value in params.items()}
     first = {key: np.zeros_like(value) for key, value in params.items()}
     second = {key: np.zeros_like(value) for key, value in params.items()}
     losses = []
     for t in range(1, steps + 1):
         loss, grads, _ = mlp_reference(params, X, y, activation)
-        losses.append(loss)
+        if variant != "loss_after_update":
+            losses.append(loss)
+        if variant == "fresh_state":
+            first = {key: np.zeros_like(value) for key, value in params.items()}
+            second = {key: np.zeros_like(value) for key, value in params.items()}
+        step = t - 1 if variant == "t_from_0" else t
         for key in params:
             g = grads[key]
             if optimizer == "momentum":
@@ -573,10 +765,78 @@ def train_reference(params, X, y, optimizer, lr, steps, activation, mu, beta1, b
             else:
                 first[key] = beta1 * first[key] + (1 - beta1) * g
                 second[key] = beta2 * second[key] + (1 - beta2) * g * g
-                m_hat = first[key] / (1 - beta1**t)
-                v_hat = second[key] / (1 - beta2**t)
+                m_hat = first[key] / (1 - beta1**step)
+                v_hat = second[key] / (1 - beta2**step)
                 params[key] = params[key] - lr * m_hat / (np.sqrt(v_hat) + eps)
+        if variant == "loss_after_update":
+            losses.append(mlp_reference(params, X, y, activation)[0])
     return params, np.array(losses)
+
+
+def same_losses(got, expected) -> bool:
+    return (got.shape == expected.shape and not np.all(np.isnan(expected))
+            and bool(np.allclose(got, expected, rtol=1e-9, atol=1e-13, equal_nan=True)))
+
+
+def train_hint(losses, params, X, y, hyper: dict, passed: dict) -> str:
+    """What the losses of a failed run match (a known mistake, an ignored argument, a changed
+    default), or, failing that, only what was measured."""
+    try:
+        got = np.asarray(losses, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        return ""
+    for variant, text in TRAIN_MISTAKES.items():
+        if variant == "t_from_0" and hyper["optimizer"] != "adam":
+            continue
+        with np.errstate(all="ignore"):
+            if same_losses(got, train_reference(params, X, y, **hyper, variant=variant)[1]):
+                return f"Looks like: {text}."
+    for name, value in hyper.items():  # an argument the loop does not use (its default instead)
+        if name in passed and value != TRAIN_DEFAULTS[name] and name != "steps":
+            other = dict(hyper, **{name: TRAIN_DEFAULTS[name]})
+            with np.errstate(all="ignore"):
+                if same_losses(got, train_reference(params, X, y, **other)[1]):
+                    return (f"Looks like: train ignores its argument {name}={value!r} and uses "
+                            f"{TRAIN_DEFAULTS[name]!r}; pass it on to the function that needs it.")
+    expected = train_reference(params, X, y, **hyper)[1]
+    if got.shape != expected.shape:
+        return (f"You returned {got.size} losses for steps={hyper['steps']}: one loss per step"
+                + ("; without the steps argument train runs 100 steps." if "steps" not in passed
+                   else "."))
+    relevant = ["optimizer", "lr", "steps", "activation"] + (
+        ["mu"] if hyper["optimizer"] == "momentum" else ["beta1", "beta2", "eps"])
+    unset = ", ".join(f"{k}={TRAIN_DEFAULTS[k]!r}" for k in relevant if k not in passed)
+    if unset and np.allclose(got[:1], expected[:1], rtol=1e-9):
+        return (f"This call leaves {unset} to the defaults of your def train(...) line: check "
+                "those defaults against the text of Part F.")
+    bad = int(np.argmax(~np.isclose(got, expected, rtol=1e-9, atol=1e-13)))
+    if bad == 0:
+        return ("losses[0] should be mlp_loss_and_grads(params, X, y, activation)[0] for the "
+                "starting parameters.")
+    right = "losses[0] is" if bad == 1 else f"losses[0] to losses[{bad - 1}] are"
+    return (f"{right} right and losses[{bad}] is not, while your "
+            "mlp_loss_and_grads and optimiser step pass their own checks here: the update in "
+            f"step {bad} differs from the loop of Part F (what train passes to the step).")
+
+
+def train_prerequisites(optimizer: str, activation: str) -> list:
+    return mlp_prerequisites(activation) + [mlp_prerequisite(activation),
+                                            MOMENTUM if optimizer == "momentum" else ADAM]
+
+
+TRAIN_RUNS = [  # (keyword arguments passed, layer sizes): every argument takes two values, and
+    # the last runs leave them to their defaults
+    (dict(optimizer="momentum", lr=0.3, steps=6, activation="tanh", mu=0.9, beta1=0.9,
+          beta2=0.999, eps=1e-8), [2, 3, 2]),
+    (dict(optimizer="adam", lr=0.05, steps=6, activation="tanh", mu=0.9, beta1=0.9,
+          beta2=0.999, eps=1e-8), [2, 4, 2]),
+    (dict(optimizer="momentum", lr=0.2, steps=5, activation="relu", mu=0.5), [2, 4, 2]),
+    (dict(optimizer="adam", lr=0.03, steps=4, activation="sigmoid", beta1=0.8, beta2=0.99,
+          eps=1e-3), [2, 3, 2]),
+    (dict(optimizer="adam", lr=0.02, steps=3, activation="tanh"), [2, 3, 3, 2]),
+    (dict(optimizer="momentum", lr=0.1, steps=4), [2, 3, 2]),
+    (dict(), [2, 3, 2]),
+]
 
 
 @check("test_train")
@@ -585,45 +845,28 @@ def train(student):
     corners = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     X = np.vstack([corners, np.tile(corners, (2, 1)) + rng.normal(0.0, 0.1, (8, 2))])
     y = np.array([0, 1, 1, 0] * 3)
-    runs = [("momentum", 0.3, 6, [2, 3, 2]), ("adam", 0.05, 6, [2, 4, 2]),
-            ("adam", 0.02, 3, [2, 3, 3, 2])]
-    for k, (optimizer, lr, steps, sizes) in enumerate(runs):
+    for k, (passed, sizes) in enumerate(TRAIN_RUNS):
         params, _, _ = mlp_case(111 + k, sizes, 1)
-        hyper = dict(optimizer=optimizer, lr=lr, steps=steps, activation="tanh", mu=0.9,
-                     beta1=0.9, beta2=0.999, eps=1e-8)
-        label = (f"train(params, X, y, optimizer={optimizer!r}, lr={lr}, steps={steps}) on 12 "
-                 f"noisy XOR points, layer sizes {sizes}")
+        hyper = dict(TRAIN_DEFAULTS, **passed)
+        shown = ", ".join(f"{key}={value!r}" for key, value in passed.items())
+        label = (f"train(params, X, y{', ' if shown else ''}{shown}) on 12 noisy XOR points, "
+                 f"layer sizes {sizes}")
         expected_params, expected_losses = train_reference(params, X, y, **hyper)
-        got_params, losses = returned(label, student.call("train", params, X, y, **hyper), 2,
-                                      "params, losses")
-        try:
-            check_close(f"losses of {label}", losses, expected_losses, rtol=RTOL, atol=1e-13)
-        except AssertionError as failure:
+        with fix_first(student, train_prerequisites(hyper["optimizer"], hyper["activation"])):
+            got_params, losses = returned(label, student.call("train", params, X, y, **passed), 2,
+                                          "params, losses")
             try:
-                got = np.asarray(losses, dtype=float)
-            except (TypeError, ValueError):
-                raise failure from None
-            if got.shape != expected_losses.shape:
-                raise
-            if np.allclose(got[:-1], expected_losses[1:], rtol=1e-9):
-                hint = ("your losses[k] is the loss after step k; record the loss computed in "
-                        "step k, before that step's update (losses[0] = the initial loss)")
-            elif np.isclose(got[0], expected_losses[0], rtol=1e-9):
-                hint = (f"losses[0], the loss of the starting parameters, is right, so the "
-                        f"gradients or the {optimizer} updates differ. train uses your "
-                        "mlp_loss_and_grads and your optimiser step: if their checks fail, fix "
-                        "them first; otherwise check that every parameter has its own state, "
-                        "starting at zero, and that Adam's t is 1 at the first step")
-            else:
-                hint = ("losses[0] should be mlp_loss_and_grads(params, X, y, activation)[0] for "
-                        "the starting parameters")
-            raise CheckFailed(f"{failure}\n  {hint}.") from None
-        if not isinstance(got_params, dict) or set(got_params) != set(params):
-            raise CheckFailed(f"{label}: the trained params should be a dict with the keys "
-                              f"{sorted(params)}, got {type(got_params).__name__} "
-                              f"{sorted(got_params) if isinstance(got_params, dict) else ''}.")
-        for key in params:
-            expect_values(f"params[{key!r}] returned by {label}", got_params[key],
-                          expected_params[key], rtol=1e-9)
+                check_close(f"losses of {label}", losses, expected_losses, rtol=RTOL, atol=1e-13)
+            except AssertionError as failure:
+                hint = train_hint(losses, params, X, y, hyper, passed)
+                raise CheckFailed(f"{failure}\n  {hint}" if hint else str(failure)) from None
+            if not isinstance(got_params, dict) or set(got_params) != set(params):
+                raise CheckFailed(f"{label}: the trained params should be a dict with the keys "
+                                  f"{sorted(params)}, got {type(got_params).__name__} "
+                                  f"{sorted(got_params) if isinstance(got_params, dict) else ''}.")
+            for key in params:
+                expect_values(f"params[{key!r}] returned by {label}", got_params[key],
+                              expected_params[key], rtol=1e-9)
     return ("train reproduces the loss history and the parameters of momentum and Adam runs "
-            "(3 to 6 full-batch steps) to 1e-9.")
+            "(3 to 100 full-batch steps, every activation, every hyper-parameter changed once "
+            "and left to its default once) to 1e-9.")

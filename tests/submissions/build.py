@@ -6,7 +6,9 @@ A submission = the release notebook, every answer cell filled with the model sol
 then its deletions, then its ``edits`` (operations on cells: :class:`AddCell`, :class:`MoveCell`,
 :class:`SetSource`, :class:`SetMetadata`, :class:`SetCellType`; entries without ``edits`` are
 unaffected). ``files`` (optional) are extra files or symbolic links written into the submission
-folder next to the notebook.
+folder next to the notebook. ``messages`` (optional) maps a test cell the entry loses to the key
+phrase its failure message must contain (the cause the check must name):
+:func:`missing_phrases` compares them with the graded notebook.
 """
 
 from __future__ import annotations
@@ -150,8 +152,25 @@ def apply_edit(cells: list, edit, course_root: str = "") -> None:
         raise TypeError(f"unknown cell edit {edit!r}")
 
 
+def expected_phrases(submission) -> dict[str, str]:
+    """``{grade_id: key phrase}`` the entry's failure messages must contain (may be empty)."""
+    phrases = dict(getattr(submission, "messages", None) or {})
+    stray = set(phrases) - set(getattr(submission, "lost", ()))
+    if stray:
+        raise KeyError(f"bank entry expects messages from cells it does not lose: {sorted(stray)}")
+    return phrases
+
+
+def missing_phrases(submission, output_of) -> dict[str, str]:
+    """The expected phrases absent from the graded cells: ``output_of(grade_id)`` gives a cell's
+    text (its outputs in the autograded notebook). Empty when every message names its cause."""
+    return {grade_id: phrase for grade_id, phrase in expected_phrases(submission).items()
+            if phrase not in output_of(grade_id)}
+
+
 def build(release_nb, source_nb, submission, course_root: str = ""):
     """One submitted notebook for ``submission`` (a bank entry)."""
+    expected_phrases(submission)  # raises on phrases for cells the entry does not lose
     nb = copy.deepcopy(release_nb)
     answers = solution_answers(source_nb)
     answers.update({key: value.strip("\n").replace("{course_root}", course_root)

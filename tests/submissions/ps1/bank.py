@@ -3,7 +3,9 @@
 Each submission is the RELEASED notebook with every answer cell filled with the model solution
 (taken from solutions/ps1/ps1.ipynb), except the answer cells it replaces: so the bank follows
 the problem set when it changes, and each entry states only its difference. ``lost`` names the
-autograded test cells that must score 0; every other autograded cell must get full marks.
+autograded test cells that must score 0; every other autograded cell must get full marks;
+``messages`` gives, for a lost cell, the key phrase its message must contain (the cause the
+check has to name, in PS1's words).
 ``{course_root}`` in a source is replaced by the grading course's folder (an attacker who knows
 the paths). Built by tests/submissions/build.py; graded by tests/test_grading_pipeline.py.
 """
@@ -21,6 +23,7 @@ class Submission:
     answers: dict = field(default_factory=dict)  # answer-cell grade_id -> new source
     lost: tuple = ()  # autograded test cells scoring 0; all others full marks
     delete: tuple = ()  # cells (grade_id) the student deleted
+    messages: dict = field(default_factory=dict)  # lost cell -> key phrase of its message
     needs_landlock_signals: bool = False  # only safe to run where the sandbox is confined
 
 
@@ -198,19 +201,26 @@ add("mistake_backward_difference", description="forward_difference computes a ba
     answers={"answer_forward_difference": '''
 def forward_difference(f, x, h):
     return (f(x) - f(x - h)) / h
-'''}, lost=("test_forward_difference",))
+'''}, lost=("test_forward_difference", "test_best_steps"),
+    messages={"test_forward_difference": "that is the backward difference",
+              "test_best_steps": "Fix forward_difference first"})
 
 add("mistake_central_over_h", description="central difference divided by h instead of 2h",
     answers={"answer_central_difference": '''
 def central_difference(f, x, h):
     return (f(x + h) - f(x - h)) / h
-'''}, lost=("test_central_difference", "test_best_steps", "test_recursion_numerical"))
+'''}, lost=("test_central_difference", "test_best_steps", "test_recursion_numerical"),
+    messages={"test_central_difference": "twice the expected one: the difference is divided by h",
+              "test_best_steps": "Fix central_difference first",
+              "test_recursion_numerical": "fix central_difference first"})
 
 add("mistake_complex_no_division", description="complex step forgets to divide by h",
     answers={"answer_complex_step": '''
 def complex_step(f, x, h):
     return np.imag(f(x + 1j * h))
-'''}, lost=("test_complex_step", "test_recursion_numerical"))
+'''}, lost=("test_complex_step", "test_recursion_numerical"),
+    messages={"test_complex_step": "Im f(x + ih) is not divided by h",
+              "test_recursion_numerical": "fix complex_step first"})
 
 add("mistake_complex_into_real_array", description="complex-step gradient writes x + ih into a "
     "real array (ComplexWarning; the imaginary part is dropped)",
@@ -222,7 +232,9 @@ def gradient_complex_step(f, x, h):
         shifted[i] += 1j * h
         grad[i] = np.imag(f(shifted)) / h
     return grad
-'''}, lost=("test_gradient_complex_step",))
+'''}, lost=("test_gradient_complex_step", "test_evaluation_counts"),
+    messages={"test_gradient_complex_step": "the imaginary part was dropped",
+              "test_evaluation_counts": "Fix gradient_complex_step first"})
 
 add("mistake_reevaluates_fx", description="central gradient right, but f(x) evaluated in the loop "
     "(3n evaluations)",
@@ -235,7 +247,8 @@ def gradient_central(f, x, h):
         e[i] = h
         grad[i] = (f(x + e) - f(x - e)) / (2 * h) + 0 * fx
     return grad
-'''}, lost=("test_evaluation_counts",))
+'''}, lost=("test_evaluation_counts",),
+    messages={"test_evaluation_counts": "Yours evaluates f more often than that"})
 
 add("mistake_gradient_forward", description="central gradient written with forward differences",
     answers={"answer_gradient_central": '''
@@ -247,7 +260,9 @@ def gradient_central(f, x, h):
         e[i] = h
         grad[i] = (f(x + e) - fx) / h
     return grad
-'''}, lost=("test_gradient_central", "test_evaluation_counts"))
+'''}, lost=("test_gradient_central", "test_evaluation_counts"),
+    messages={"test_gradient_central": "each entry is a forward difference",
+              "test_evaluation_counts": "Fix gradient_central first"})
 
 add("mistake_update_order", description="derivative recursion uses the NEW z (z updated first)",
     answers={"answer_recursion_dz": '''
@@ -257,7 +272,8 @@ def recursion_dz(x, n=20):
         z = np.sin(z * x) + x
         dz = np.cos(z * x) * (x * dz + z) + 1.0
     return dz
-'''}, lost=("test_recursion_derivative",))
+'''}, lost=("test_recursion_derivative",),
+    messages={"test_recursion_derivative": "reads the NEW z"})
 
 add("mistake_extra_iteration", description="recursion_z runs n + 1 iterations",
     answers={"answer_recursion_z": '''
@@ -266,7 +282,9 @@ def recursion_z(x, n=20):
     for _ in range(n + 1):
         z = np.sin(z * x) + x
     return z
-'''}, lost=("test_recursion_value", "test_recursion_numerical"))
+'''}, lost=("test_recursion_value", "test_recursion_numerical"),
+    messages={"test_recursion_value": "one iteration too many",
+              "test_recursion_numerical": "fix recursion_z first"})
 
 add("mistake_argmax", description="best steps picked with argmax instead of argmin",
     answers={"answer_step_experiment": '''
@@ -280,7 +298,8 @@ plt.loglog(steps, errors_forward + 1e-17, label="forward")
 plt.loglog(steps, errors_central + 1e-17, label="central")
 plt.legend()
 plt.show()
-'''}, lost=("test_best_steps",))
+'''}, lost=("test_best_steps",),
+    messages={"test_best_steps": "LARGEST error (np.argmax)"})
 
 add("mistake_uses_numdiff", description="central_difference delegates to mlpkit.numdiff "
     "(numerically right, but the task is to write it: the import is refused while grading)",
@@ -288,7 +307,181 @@ add("mistake_uses_numdiff", description="central_difference delegates to mlpkit.
 def central_difference(f, x, h):
     from mlpkit.numdiff import derivative
     return derivative(f, x, method="central-difference", h=h)
-'''}, lost=("test_central_difference", "test_best_steps", "test_recursion_numerical"))
+'''}, lost=("test_central_difference", "test_best_steps", "test_recursion_numerical"),
+    messages={"test_central_difference": "mlpkit.numdiff is not available",
+              "test_best_steps": "Fix central_difference first",
+              "test_recursion_numerical": "mlpkit.numdiff is not available"})
+
+# --------------------------------------------------------------------------- issue 12 mistakes
+# Mistakes that once got full marks (a parameter no check varied, an argument changed in place,
+# a count trusted without its values, a probe where the mistake agrees with the answer), and
+# mistakes whose message used to be generic or misleading. Each asserts the cause it is told.
+
+add("mistake_gradient_complex_fixed_h", description="gradient_complex_step ignores its h "
+    "(a fixed 1e-20 inside): once full marks, every hidden h was tiny",
+    answers={"answer_gradient_complex_step": '''
+def gradient_complex_step(f, x, h):
+    step = 1e-20  # "h small enough"
+    grad = np.zeros(len(x))
+    for i in range(len(x)):
+        xc = x.astype(complex)
+        xc[i] += 1j * step
+        grad[i] = f(xc).imag / step
+    return grad
+'''}, lost=("test_gradient_complex_step",),
+    messages={"test_gradient_complex_step": "the step h passed in is not used"})
+
+add("mistake_dz_ignores_n", description="dz_central and dz_complex_step never pass n on to "
+    "recursion_z: once full marks, no check varied n",
+    answers={"answer_recursion_numerical": '''
+def dz_central(x, h=1e-5, n=20):
+    return central_difference(recursion_z, x, h)
+
+
+def dz_complex_step(x, h=1e-20, n=20):
+    return complex_step(recursion_z, x, h)
+'''}, lost=("test_recursion_numerical",),
+    messages={"test_recursion_numerical": "the argument n is not passed on"})
+
+add("mistake_dz_central_fixed_h", description="dz_central always uses the step 1e-5: once full "
+    "marks, every check passed h = 1e-5",
+    answers={"answer_recursion_numerical": '''
+def dz_central(x, h=1e-5, n=20):
+    z = lambda t: recursion_z(t, n)
+    return (z(x + 1e-5) - z(x - 1e-5)) / 2e-5
+
+
+def dz_complex_step(x, h=1e-20, n=20):
+    return np.imag(recursion_z(x + 1j * h, n)) / h
+'''}, lost=("test_recursion_numerical",),
+    messages={"test_recursion_numerical": "the argument h is not passed on"})
+
+add("mistake_dz_central_exact", description="dz_central returns the exact derivative "
+    "(recursion_dz): once full marks, since at h = 1e-5 the two agree to the tolerance",
+    answers={"answer_recursion_numerical": '''
+def dz_central(x, h=1e-5, n=20):
+    return recursion_dz(x, n)  # "more accurate"
+
+
+def dz_complex_step(x, h=1e-20, n=20):
+    return complex_step(lambda t: recursion_z(t, n), x, h)
+'''}, lost=("test_recursion_numerical",),
+    messages={"test_recursion_numerical": "that is the exact derivative dz_n/dx"})
+
+add("mistake_gradient_perturbs_x_in_place", description="gradient_central perturbs the caller's "
+    "x in place and restores it by subtraction, which leaves rounding residue in x: once full "
+    "marks, no check read x back",
+    answers={"answer_gradient_central": '''
+def gradient_central(f, x, h):
+    grad = np.zeros(len(x))
+    for i in range(len(x)):
+        x[i] += h
+        f_plus = f(x)
+        x[i] -= 2 * h
+        f_minus = f(x)
+        x[i] += h  # "restore" x
+        grad[i] = (f_plus - f_minus) / (2 * h)
+    return grad
+'''}, lost=("test_gradient_central", "test_evaluation_counts"),
+    messages={"test_gradient_central": "changed its argument x (argument 2) in place",
+              "test_evaluation_counts": "changed its argument x (argument 2) in place"})
+
+add("mistake_gradient_over_h", description="gradient_central divides by h (2n evaluations): the "
+    "count check once gave full marks without looking at the values",
+    answers={"answer_gradient_central": '''
+def gradient_central(f, x, h):
+    n = len(x)
+    g = np.zeros(n)
+    for i in range(n):
+        e = np.zeros(n)
+        e[i] = h
+        g[i] = (f(x + e) - f(x - e)) / h
+    return g
+'''}, lost=("test_gradient_central", "test_evaluation_counts"),
+    messages={"test_gradient_central": "each entry is divided by h",
+              "test_evaluation_counts": "Fix gradient_central first"})
+
+add("mistake_errors_signed", description="the experiment's errors are signed (no abs): once told "
+    "to take the argmin it already takes",
+    answers={"answer_step_experiment": '''
+exact = df_test(x0)
+errors_forward = np.array([forward_difference(f_test, x0, h) for h in steps]) - exact
+errors_central = np.array([central_difference(f_test, x0, h) for h in steps]) - exact
+errors_complex = np.array([complex_step(f_test, x0, h) for h in steps]) - exact
+h_best_forward = float(steps[np.argmin(errors_forward)])
+h_best_central = float(steps[np.argmin(errors_central)])
+plt.loglog(steps, np.abs(errors_forward) + 1e-17, label="forward")
+plt.loglog(steps, np.abs(errors_central) + 1e-17, label="central")
+plt.legend()
+plt.show()
+'''}, lost=("test_best_steps",),
+    messages={"test_best_steps": "the errors are not absolute values"})
+
+add("mistake_central_precedence", description="central difference written `/ 2*h` "
+    "(Python: (a / 2) * h)",
+    answers={"answer_central_difference": '''
+def central_difference(f, x, h):
+    return (f(x + h) - f(x - h)) / 2*h
+'''}, lost=("test_central_difference", "test_best_steps", "test_recursion_numerical"),
+    messages={"test_central_difference": "Python reads `a / 2*h` as (a / 2) * h",
+              "test_best_steps": "Fix central_difference first",
+              "test_recursion_numerical": "fix central_difference first"})
+
+add("mistake_complex_real_step", description="complex step taken with a real step x + h",
+    answers={"answer_complex_step": '''
+def complex_step(f, x, h):
+    return np.imag(f(x + h)) / h
+'''}, lost=("test_complex_step", "test_recursion_numerical"),
+    messages={"test_complex_step": "the imaginary part was lost",
+              "test_recursion_numerical": "fix complex_step first"})
+
+add("mistake_forward_fixed_step", description="forward_difference uses its own step 1e-6 and "
+    "ignores h",
+    answers={"answer_forward_difference": '''
+def forward_difference(f, x, h):
+    step = 1e-6
+    return (f(x + step) - f(x)) / step
+'''}, lost=("test_forward_difference", "test_best_steps"),
+    messages={"test_forward_difference": "the step h passed in is not used",
+              "test_best_steps": "Fix forward_difference first"})
+
+add("mistake_recursion_sin_z_times_x", description="recursion_z computes sin(z) * x + x",
+    answers={"answer_recursion_z": '''
+def recursion_z(x, n=20):
+    z = 0.0
+    for _ in range(n):
+        z = np.sin(z) * x + x
+    return z
+'''}, lost=("test_recursion_value", "test_recursion_numerical"),
+    messages={"test_recursion_value": "that is sin(z) * x + x",
+              "test_recursion_numerical": "fix recursion_z first"})
+
+add("mistake_dz_missing_z_term", description="derivative recursion forgets the z in "
+    "d(z x) = x dz + z",
+    answers={"answer_recursion_dz": '''
+def recursion_dz(x, n=20):
+    z, dz = 0.0, 0.0
+    for _ in range(n):
+        dz = np.cos(z * x) * x * dz + 1.0
+        z = np.sin(z * x) + x
+    return dz
+'''}, lost=("test_recursion_derivative",),
+    messages={"test_recursion_derivative": "lacks the z term"})
+
+add("mistake_gradient_step_not_reset", description="central gradient reuses one step vector "
+    "without resetting it (entry i perturbs x_0..x_i)",
+    answers={"answer_gradient_central": '''
+def gradient_central(f, x, h):
+    n = len(x)
+    grad = np.zeros(n)
+    e = np.zeros(n)
+    for i in range(n):
+        e[i] = h
+        grad[i] = (f(x + e) - f(x - e)) / (2 * h)
+    return grad
+'''}, lost=("test_gradient_central", "test_evaluation_counts"),
+    messages={"test_gradient_central": "the perturbation is not reset between coordinates",
+              "test_evaluation_counts": "Fix gradient_central first"})
 
 # --------------------------------------------------------------------------- broken code
 

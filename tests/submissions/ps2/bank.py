@@ -3,7 +3,9 @@
 Each submission is the RELEASED notebook with every answer cell filled with the model solution
 (taken from solutions/ps2/ps2.ipynb), except the answer cells it replaces: so the bank follows
 the problem set when it changes, and each entry states only its difference. ``lost`` names the
-autograded test cells that must score 0; every other autograded cell must get full marks.
+autograded test cells that must score 0; every other autograded cell must get full marks;
+``messages`` gives, for a lost cell, the key phrase its message must contain (the cause the
+check has to name, in PS2's words).
 ``{course_root}`` in a source is replaced by the grading course's folder (an attacker who knows
 the paths). Built by tests/submissions/build.py; graded by tests/test_grading_pipeline.py.
 
@@ -14,6 +16,7 @@ once) by ``new``, so an entry shows its mistake and breaks loudly if the model a
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +34,7 @@ class Submission:
     answers: dict = field(default_factory=dict)  # answer-cell grade_id -> new source
     lost: tuple = ()  # autograded test cells scoring 0; all others full marks
     delete: tuple = ()  # cells (grade_id) the student deleted
+    messages: dict = field(default_factory=dict)  # lost cell -> key phrase of its message
     needs_landlock_signals: bool = False  # only safe to run where the sandbox is confined
 
 
@@ -547,6 +551,105 @@ def derivative(f, x):
     return numerical_derivative(lambda t: as_dual(f(DualNumber(float(t)))).real, x,
                                 method="central-difference", h=1e-6)
 '''}, lost=("test_derivative",))
+
+# --------------------------------------------------------------------------- issue 12 mistakes
+# Mistakes that once got full marks (a default no check relied on, an argument changed in place)
+# and mistakes whose message used to be generic; then the phrase each entry's messages must hold.
+
+add("mistake_newton_max_steps_default", description="newton's default max_steps is 20, not 50: "
+    "once full marks, every hidden start converged in fewer steps",
+    answers=variant("answer_newton", ("max_steps=50", "max_steps=20")), lost=("test_newton",))
+
+add("mistake_newton_default_tol", description="newton's default tol is 1e-8, not 1e-12: once "
+    "full marks, the root is already within 1e-12 one step earlier",
+    answers=variant("answer_newton", ("tol=1e-12", "tol=1e-8")), lost=("test_newton",))
+
+add("mistake_newton_residual_stop", description="newton stops when |f(x)| <= tol instead of "
+    "after a step of size <= tol",
+    answers={"answer_newton": '''
+def newton(f, x0, tol=1e-12, max_steps=50):
+    x = float(x0)
+    iterates = [x]
+    for _ in range(max_steps):
+        y = f(DualNumber(x, 1.0))
+        if abs(y.real) <= tol:
+            break
+        x = x - y.real / y.dual
+        iterates.append(x)
+    return iterates
+'''}, lost=("test_newton",))
+
+add("mistake_jacobian_reuses_x", description="jacobian uses the caller's x as its seed buffer "
+    "(seed = x, then writes the unit vector into it): x is overwritten",
+    answers={"answer_jacobian": '''
+def jacobian(f, x):
+    n = len(x)
+    point = np.array(x, dtype=float)
+    columns = []
+    for j in range(n):
+        seed = x          # "an array of the right shape"
+        seed[:] = 0.0
+        seed[j] = 1.0
+        columns.append(jvp(f, point, seed)[1])
+    return np.column_stack(columns)
+'''}, lost=("test_jacobian",))
+
+add("mistake_sin_without_chain", description="d_sin returns cos(a) as the dual part, without "
+    "the input's tangent b; every later part that feeds d_sin a tangent other than 1 fails",
+    answers=variant("answer_elementary", ("math.cos(u.real) * u.dual)", "math.cos(u.real))")),
+    lost=("test_elementary", "test_derivative", "test_jvp", "test_jacobian", "test_domke",
+          "test_recursion_dual"))
+
+add("mistake_cos_sign", description="d_cos with dual part +sin(a) b",
+    answers=variant("answer_elementary", ("-math.sin(u.real) * u.dual", "math.sin(u.real) * u.dual")),
+    lost=("test_elementary", "test_derivative", "test_jvp", "test_jacobian"))
+
+add("mistake_no_rsub", description="DualNumber has no __rsub__: 2.5 - x raises TypeError",
+    answers=variant("answer_dual_number", (
+        "    def __rsub__(self, other):  # other - self, other a plain number\n"
+        "        return as_dual(other) - self\n", "")),
+    lost=("test_dual_sub_div",))
+
+MESSAGES = {
+    "mistake_product_rule": {"test_dual_add_mul": "the product rule needs both terms",
+                             "test_recursion_dual": "Fix the earlier part first: x * y"},
+    "mistake_add_in_place": {"test_dual_add_mul": "changed x in place",
+                             "test_jvp": "Fix the earlier part first: (x + y, x)[1]",
+                             "test_jacobian": "Fix the earlier part first: (x + y, x)[1]"},
+    "mistake_quotient_sign": {"test_dual_sub_div": "sign error in the quotient rule"},
+    "mistake_reflected_subtraction": {"test_dual_sub_div": "Python calls x.__rsub__(c)"},
+    "mistake_power_without_log": {"test_dual_power": "log"},
+    "mistake_sqrt_half": {"test_elementary": "the factor 1/2 is missing"},
+    "mistake_derivative_real_part": {"test_derivative": "that is f(x), the real part"},
+    "mistake_jvp_ignores_v": {"test_jvp": "seed input i with v[i]",
+                              "test_jacobian": "Fix jvp first"},
+    "mistake_jacobian_rows": {"test_jacobian": "transpose of the Jacobian"},
+    "mistake_jacobian_per_entry": {"test_jacobian": "one jvp per column"},
+    "mistake_domke_numpy": {"test_domke": "NumPy does not know your class"},
+    "mistake_update_order": {"test_recursion_tangent": "reads the NEW z"},
+    "mistake_recursion_seeds_z0": {"test_recursion_dual": "seed x as DualNumber(x, 1.0)"},
+    "mistake_newton_finite_difference": {"test_newton": "not from a finite difference"},
+    "mistake_newton_fd_disguised": {"test_newton": "Use the exact f'(x) from the dual part"},
+    "mistake_uses_numdiff": {"test_derivative": "mlpkit.numdiff is not available"},
+    "mistake_newton_max_steps_default": {"test_newton": "the default of max_steps is not 50"},
+    "mistake_newton_default_tol": {"test_newton": "the default must be tol=1e-12"},
+    "mistake_newton_residual_stop": {"test_newton": "your loop stops when |f(x)| <= tol"},
+    "mistake_jacobian_reuses_x": {"test_jacobian": "changed its argument x (argument 2) in place"},
+    "mistake_sin_without_chain": {
+        "test_elementary": "the tangent b of the input is not multiplied in",
+        "test_derivative": "Fix the earlier part first: d_sin(x)",
+        "test_jvp": "Fix the earlier part first: d_sin(x)",
+        "test_jacobian": "Fix the earlier part first: d_sin(x)",
+        "test_domke": "Fix the earlier part first: d_sin(x)",
+        "test_recursion_dual": "Fix the earlier part first: d_sin(x)"},
+    "mistake_cos_sign": {"test_elementary": "the minus sign is missing",
+                         "test_derivative": "Fix the earlier part first: d_cos(x)",
+                         "test_jvp": "Fix the earlier part first: d_cos(x)",
+                         "test_jacobian": "Fix the earlier part first: d_cos(x)"},
+    "mistake_no_rsub": {"test_dual_sub_div": "define __rsub__"},
+}
+for _name, _phrases in MESSAGES.items():
+    BANK[_name] = dataclasses.replace(BANK[_name], messages=_phrases)
 
 # --------------------------------------------------------------------------- broken code
 

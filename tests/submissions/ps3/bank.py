@@ -5,7 +5,9 @@ Each submission is the RELEASED notebook with every answer cell filled with the 
 the problem set when it changes, and each entry states only its difference. Small mistakes are
 written as a replacement of one line of the model answer (``patched``), which fails loudly if
 the model answer no longer contains that line. ``lost`` names the autograded test cells that
-must score 0; every other autograded cell must get full marks. ``{course_root}`` in a source is
+must score 0; every other autograded cell must get full marks; ``messages`` gives the key phrase
+each failing cell's message must show (the cause it names; a cell that fails only because of an
+earlier function names that check first). ``{course_root}`` in a source is
 replaced by the grading course's folder. Built by tests/submissions/build.py; graded by
 tests/test_grading_pipeline.py.
 """
@@ -28,6 +30,8 @@ class Submission:
     description: str
     answers: dict = field(default_factory=dict)  # answer-cell grade_id -> new source
     lost: tuple = ()  # autograded test cells scoring 0; all others full marks
+    # test cell -> the key phrase its failure message must contain (the cause it names)
+    messages: dict = field(default_factory=dict)
     delete: tuple = ()  # cells (grade_id) the student deleted
     needs_landlock_signals: bool = False  # only safe to run where the sandbox is confined
 
@@ -414,7 +418,13 @@ add("mistake_assign_adjoint", description="backprop assigns (=) instead of addin
     answers={"answer_backprop": patched("answer_backprop",
                                         "parent.adjoint += local * node.adjoint",
                                         "parent.adjoint = local * node.adjoint")},
-    lost=EVERYTHING_WITH_REUSE)
+    lost=EVERYTHING_WITH_REUSE,
+    messages={'test_shared_nodes': 'ADDED over all uses (+=)',
+              'test_deep_graphs': 'Fix test_shared_nodes first',
+              'test_domke': 'Fix test_shared_nodes first',
+              'test_normal_logpdf': 'Fix test_shared_nodes first',
+              'test_jacobian': 'Fix test_shared_nodes first',
+              'test_reverse_gradient': 'Fix test_shared_nodes first'})
 
 add("mistake_recursive_backprop", description="Lecture 3's first attempt: each node passes its "
     "(incomplete) adjoint on and recurses into the parent at once, no topological order",
@@ -428,7 +438,13 @@ def backprop(output):
             pass_on(parent)
 
     pass_on(output)
-'''}, lost=EVERYTHING_WITH_REUSE)
+'''}, lost=EVERYTHING_WITH_REUSE,
+    messages={'test_shared_nodes': 'before all its children had added theirs',
+              'test_deep_graphs': 'Fix test_shared_nodes first',
+              'test_domke': 'Fix test_shared_nodes first',
+              'test_normal_logpdf': 'Fix test_shared_nodes first',
+              'test_jacobian': 'Fix test_shared_nodes first',
+              'test_reverse_gradient': 'Fix test_shared_nodes first'})
 
 add("mistake_all_paths", description="backprop sums over every path recursively: right values, "
     "but recursion as deep as the graph (and exponential work)",
@@ -440,7 +456,8 @@ def backprop(output):
             visit(parent, upstream * local)
 
     visit(output, 1.0)
-'''}, lost=("test_deep_graphs",))
+'''}, lost=("test_deep_graphs",),
+    messages={'test_deep_graphs': 'Python stops at about 1000 nested calls'})
 
 add("mistake_recursive_sort", description="a correct backward sweep over a topological order "
     "built by a recursive depth-first search (RecursionError on deep graphs)",
@@ -459,31 +476,45 @@ def topological_order(output):
     visit(output)
     return order
 ''' + "\n\n" + "def backprop" + MODEL["answer_backprop"].split("def backprop")[1]},
-    lost=("test_deep_graphs",))
+    lost=("test_deep_graphs",),
+    messages={'test_deep_graphs': 'Python stops at about 1000 nested calls'})
 
 add("mistake_exp_no_factor", description="exp forgets its local derivative (edge weight 1 "
     "instead of exp(u)): the chain rule loses a factor",
     answers={"answer_node": patched("answer_node", "return Node(value, [(u, value)])",
                                     "return Node(value, [(u, 1.0)])")},
-    lost=("test_local_derivatives", "test_shared_nodes", "test_domke", "test_jacobian"))
+    lost=("test_local_derivatives", "test_shared_nodes", "test_domke", "test_jacobian"),
+    messages={'test_local_derivatives': "exp's local derivative is missing",
+              'test_shared_nodes': 'Fix test_local_derivatives first',
+              'test_domke': 'Fix test_local_derivatives first',
+              'test_jacobian': 'Fix test_local_derivatives first'})
 
 add("mistake_sub_sign", description="a - b gives b the local derivative +1 instead of -1",
     answers={"answer_node": patched("answer_node",
                                     "[(self, 1.0), (other, -1.0)]", "[(self, 1.0), (other, 1.0)]")},
     lost=("test_local_derivatives", "test_shared_nodes", "test_normal_logpdf", "test_jacobian",
-          "test_reverse_gradient"))
+          "test_reverse_gradient"),
+    messages={'test_local_derivatives': 'd(a - b)/db is -1, not +1',
+              'test_shared_nodes': 'Fix test_local_derivatives first',
+              'test_normal_logpdf': 'Fix test_local_derivatives first',
+              'test_jacobian': 'Fix test_local_derivatives first',
+              'test_reverse_gradient': 'Fix test_local_derivatives first'})
 
 add("mistake_gradient_of_nodes", description="gradient_of_program returns the input nodes "
     "instead of their adjoints (not plain data)",
     answers={"answer_programs": patched(
         "answer_programs", "np.array([values[i].adjoint for i in range(len(inputs))])",
         "values[: len(inputs)]")},
-    lost=ENGINE)
+    lost=ENGINE,
+    messages={'test_local_derivatives': 'the answer must be a number',
+              'test_shared_nodes': 'Fix test_local_derivatives first',
+              'test_deep_graphs': 'Fix test_local_derivatives first'})
 
 add("mistake_no_zeroing", description="jacobian_of_program sweeps the same graph again without "
     "setting the adjoints back to 0: later rows add up the earlier ones",
     answers={"answer_jacobian": patched("answer_jacobian", ZEROING, "")},
-    lost=("test_jacobian",))
+    lost=("test_jacobian",),
+    messages={'test_jacobian': 'were not set back to 0'})
 
 add("mistake_reset_reached_only", description="backprop resets the nodes it reaches (Lecture 3's "
     "style) and the Jacobian relies on it: an input an output does not reach keeps its old adjoint",
@@ -493,13 +524,15 @@ add("mistake_reset_reached_only", description="backprop resets the nodes it reac
                                    "    output.adjoint = 1.0\n"),
         "answer_jacobian": patched("answer_jacobian", ZEROING, ""),
     },
-    lost=("test_jacobian",))
+    lost=("test_jacobian",),
+    messages={'test_jacobian': 'set the adjoint of EVERY node'})
 
 add("mistake_log_sigma_squared", description="the normal log-density written with "
     "log(sigma * sigma) instead of log(sigma)",
     answers={"answer_normal_logpdf": patched("answer_normal_logpdf", "log(sigma)",
                                              "log(sigma * sigma)")},
-    lost=("test_normal_logpdf",))
+    lost=("test_normal_logpdf",),
+    messages={'test_normal_logpdf': 'not -log(sigma**2)'})
 
 add("mistake_reverse_n_sweeps", description="reverse_gradient builds a new graph and sweeps once "
     "per input: right numbers, n evaluations of f",
@@ -511,7 +544,8 @@ def reverse_gradient(f, x):
         backprop(f(nodes))
         gradient[i] = nodes[i].adjoint
     return gradient
-'''}, lost=("test_reverse_gradient",))
+'''}, lost=("test_reverse_gradient",),
+    messages={'test_reverse_gradient': 'reverse mode evaluates f exactly once'})
 
 add("mistake_uses_mlpkit_reverse", description="grad_domke delegates to mlpkit.reverse "
     "(numerically right, but the import is refused while grading)",
@@ -523,7 +557,78 @@ def grad_domke(x):
     f = np.exp(np.exp(x) + np.exp(x) ** 2) + np.sin(np.exp(x) + np.exp(x) ** 2)
     f.backward()
     return x.grad
-'''}, lost=("test_domke",))
+'''}, lost=("test_domke",),
+    messages={'test_domke': 'mlpkit.reverse is not available'})
+
+# Mistakes that earlier checks gave full marks or misleading hints (issue 12).
+
+add("mistake_build_graph_in_place", description="build_graph turns the caller's list of "
+    "inputs into nodes in place and appends the new values to it: right numbers, but the "
+    "caller's list is changed",
+    answers={"answer_programs": patched("answer_programs", "    values = [Node(v) for v in inputs]\n",
+                                        "    values = inputs\n    for k in range(len(values)):\n"
+                                        "        values[k] = Node(values[k])\n")},
+    lost=ENGINE + ("test_jacobian",),
+    messages={"test_local_derivatives": "changed its argument inputs (argument 2) in place",
+              "test_shared_nodes": "changed its argument inputs (argument 2) in place",
+              "test_deep_graphs": "changed its argument inputs (argument 2) in place",
+              "test_jacobian": "changed its argument inputs (argument 2) in place"})
+
+add("mistake_redefines_counter", description="reverse_gradient sweeps once per input, and a "
+    "later cell redefines the provided count_evaluations so that it reports 1",
+    answers={"answer_reverse_gradient": '''
+def reverse_gradient(f, x):
+    gradient = np.zeros(len(x))
+    for i in range(len(x)):
+        nodes = [Node(v) for v in x]
+        backprop(f(nodes))
+        gradient[i] = nodes[i].adjoint
+    return gradient
+
+
+def count_evaluations(gradient_function, f, x):
+    return 1
+'''}, lost=("test_reverse_gradient",),
+    messages={"test_reverse_gradient": "does not behave as provided"})
+
+add("mistake_mul_locals_swapped", description="a * b gives each parent its own value as local "
+    "derivative (right for x * x, wrong for a * b)",
+    answers={"answer_node": patched("answer_node", "[(self, other.value), (other, self.value)]",
+                                    "[(self, self.value), (other, other.value)]")},
+    lost=("test_local_derivatives", "test_shared_nodes", "test_deep_graphs", "test_normal_logpdf",
+          "test_jacobian", "test_reverse_gradient"),
+    messages={"test_local_derivatives": "the local derivatives of a * b are swapped",
+              "test_shared_nodes": "Fix test_local_derivatives first",
+              "test_deep_graphs": "Fix test_local_derivatives first",
+              "test_normal_logpdf": "Fix test_local_derivatives first",
+              "test_jacobian": "Fix test_local_derivatives first",
+              "test_reverse_gradient": "Fix test_local_derivatives first"})
+
+add("mistake_cos_sign", description="cos gets the local derivative +sin instead of -sin",
+    answers={"answer_node": patched("answer_node", "[(u, -np.sin(u.value))]",
+                                    "[(u, np.sin(u.value))]")},
+    lost=("test_local_derivatives", "test_shared_nodes"),
+    messages={"test_local_derivatives": "the sign of cos's local derivative is flipped",
+              "test_shared_nodes": "Fix test_local_derivatives first"})
+
+add("mistake_div_drops_numerator", description="a / b gives b the local derivative -1/b**2 "
+    "instead of -a/b**2",
+    answers={"answer_node": patched("answer_node", "(other, -quotient / other.value)",
+                                    "(other, -1.0 / other.value**2)")},
+    lost=("test_local_derivatives", "test_shared_nodes", "test_normal_logpdf", "test_jacobian",
+          "test_reverse_gradient"),
+    messages={"test_local_derivatives": "the factor a is missing",
+              "test_shared_nodes": "Fix test_local_derivatives first",
+              "test_normal_logpdf": "Fix test_local_derivatives first",
+              "test_jacobian": "Fix test_local_derivatives first",
+              "test_reverse_gradient": "Fix test_local_derivatives first"})
+
+add("mistake_normal_minus_f", description="grad_normal_logpdf differentiates -f (the sign of "
+    "the whole density flipped)",
+    answers={"answer_normal_logpdf": patched("answer_normal_logpdf",
+                                             "f = -0.5 * z * z - log(sigma) - HALF_LOG_2PI",
+                                             "f = 0.5 * z * z + log(sigma) + HALF_LOG_2PI")},
+    lost=("test_normal_logpdf",), messages={"test_normal_logpdf": "the gradient of -f"})
 
 # --------------------------------------------------------------------------- broken code
 

@@ -4,8 +4,11 @@ Each submission is the RELEASED notebook with every answer cell filled with the 
 (taken from solutions/ps4/ps4.ipynb), except the answer cells it replaces. ``lost`` names the
 autograded test cells that must score 0; every other autograded cell must get full marks.
 Dependencies between checks: the MLP check uses the linear, tanh, ReLU, sigmoid and softmax
-functions (its cases cover all three activations); the training check uses the MLP (tanh), the
-softmax and both optimisers. A mistake therefore also loses the checks of what is built on it.
+functions (its cases cover all three activations); the training check uses the MLP (with every
+activation), the softmax and both optimisers. A mistake therefore also loses the checks of
+what is built on it.
+``messages`` gives, for failing cells, the key phrase of the message each must show: the cause
+the check names (a cell that fails only because of an earlier function names that check first).
 ``{course_root}`` in a source is replaced by the grading course's folder.
 Built by tests/submissions/build.py; graded by tests/test_grading_pipeline.py.
 """
@@ -13,6 +16,9 @@ Built by tests/submissions/build.py; graded by tests/test_grading_pipeline.py.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
 
 import attacks  # tests/submissions/attacks.py: attack code shared by every bank
 
@@ -22,11 +28,26 @@ class Submission:
     description: str
     answers: dict = field(default_factory=dict)  # answer-cell grade_id -> new source
     lost: tuple = ()  # autograded test cells scoring 0; all others full marks
+    # test cell -> the key phrase its failure message must contain (the cause it names)
+    messages: dict = field(default_factory=dict)
     delete: tuple = ()  # cells (grade_id) the student deleted
     needs_landlock_signals: bool = False  # only safe to run where the sandbox is confined
 
 
 BANK: dict[str, Submission] = {}
+SOURCE = Path(__file__).resolve().parents[3] / "solutions" / "ps4" / "ps4.ipynb"
+MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def _model_answer(grade_id: str) -> str:
+    for cell in nbformat.read(SOURCE, as_version=4).cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            return "\n".join(line for line in cell.source.splitlines()
+                             if line.strip() not in MARKERS)
+    raise KeyError(grade_id)
+
+
+MODEL_MLP = _model_answer("answer_mlp")
 
 
 def add(name: str, **kwargs) -> None:
@@ -376,14 +397,20 @@ add("mistake_transposed_dW", description="weight gradient dout.T @ X instead of 
 def linear_backward(dout, cache):
     X, W = cache
     return dout @ W.T, dout.T @ X, dout.sum(axis=0)
-'''}, lost=LINEAR_AND_UP)
+'''}, lost=LINEAR_AND_UP,
+    messages={'test_linear_backward': 'looks transposed',
+              'test_mlp_loss_and_grads': 'Fix test_linear_backward first',
+              'test_train': 'Fix test_linear_backward first'})
 
 add("mistake_bias_not_summed", description="bias gradient not summed over the batch (db = dout)",
     answers={"answer_linear_backward": '''
 def linear_backward(dout, cache):
     X, W = cache
     return dout @ W.T, X.T @ dout, dout
-'''}, lost=LINEAR_AND_UP)
+'''}, lost=LINEAR_AND_UP,
+    messages={'test_linear_backward': 'not summed over the batch',
+              'test_mlp_loss_and_grads': 'Fix test_linear_backward first',
+              'test_train': 'Fix test_linear_backward first'})
 
 add("mistake_bias_averaged", description="bias gradient averaged over the batch where the sum "
     "is needed (right for a batch of one only)",
@@ -391,7 +418,10 @@ add("mistake_bias_averaged", description="bias gradient averaged over the batch 
 def linear_backward(dout, cache):
     X, W = cache
     return dout @ W.T, X.T @ dout, dout.mean(axis=0)
-'''}, lost=LINEAR_AND_UP)
+'''}, lost=LINEAR_AND_UP,
+    messages={'test_linear_backward': 'db = dout.mean(axis=0)',
+              'test_mlp_loss_and_grads': 'Fix test_linear_backward first',
+              'test_train': 'Fix test_linear_backward first'})
 
 add("mistake_tanh_preactivation", description="tanh derivative 1 - s**2 computed from the "
     "pre-activation s (the cached input) instead of the output",
@@ -403,7 +433,10 @@ def tanh_forward(X):
 def tanh_backward(dout, cache):
     s = cache
     return dout * (1 - s**2)
-'''}, lost=("test_tanh", "test_mlp_loss_and_grads", "test_train"))
+'''}, lost=("test_tanh", "test_mlp_loss_and_grads", "test_train"),
+    messages={'test_tanh': "from the layer's INPUT X",
+              'test_mlp_loss_and_grads': 'Fix test_tanh first',
+              'test_train': 'Fix test_tanh first'})
 
 add("mistake_sigmoid_preactivation", description="sigmoid derivative s*(1-s) computed on the "
     "pre-activation s instead of the output",
@@ -415,7 +448,10 @@ def sigmoid_forward(X):
 def sigmoid_backward(dout, cache):
     s = cache
     return dout * s * (1 - s)
-'''}, lost=("test_sigmoid", "test_mlp_loss_and_grads"))
+'''}, lost=("test_sigmoid", "test_mlp_loss_and_grads", "test_train"),
+    messages={'test_sigmoid': "from the layer's INPUT X",
+              'test_mlp_loss_and_grads': 'Fix test_sigmoid first',
+              'test_train': 'Fix test_sigmoid first'})
 
 add("mistake_relu_output", description="ReLU backward multiplies by the output instead of the "
     "0/1 mask",
@@ -427,7 +463,10 @@ def relu_forward(X):
 
 def relu_backward(dout, cache):
     return dout * cache
-'''}, lost=("test_relu", "test_mlp_loss_and_grads"))
+'''}, lost=("test_relu", "test_mlp_loss_and_grads", "test_train"),
+    messages={'test_relu': "ReLU's derivative is the 0/1 mask",
+              'test_mlp_loss_and_grads': 'Fix test_relu first',
+              'test_train': 'Fix test_relu first'})
 
 add("mistake_softmax_unstable", description="softmax without the max shift: right for moderate "
     "logits, NaN at logits of 1000",
@@ -440,7 +479,8 @@ def softmax_cross_entropy(logits, y):
     dlogits = probs.copy()
     dlogits[np.arange(N), y] -= 1
     return loss, dlogits / N
-'''}, lost=("test_softmax_stability",))
+'''}, lost=("test_softmax_stability",),
+    messages={'test_softmax_stability': 'exp(1000) overflows'})
 
 add("mistake_softmax_log_of_probability", description="max shift, but the loss is "
     "log(softmax): infinite when the true class is 2000 below the maximum",
@@ -453,7 +493,8 @@ def softmax_cross_entropy(logits, y):
     dlogits = probs.copy()
     dlogits[np.arange(N), y] -= 1
     return loss, dlogits / N
-'''}, lost=("test_softmax_stability",))
+'''}, lost=("test_softmax_stability",),
+    messages={'test_softmax_stability': 'dlogits is finite, but the loss is not'})
 
 add("mistake_softmax_gradient_no_mean", description="loss averaged, but the gradient misses "
     "the 1/N",
@@ -467,14 +508,20 @@ def softmax_cross_entropy(logits, y):
     dlogits[np.arange(N), y] -= 1
     return loss, dlogits
 '''}, lost=("test_softmax_cross_entropy", "test_softmax_stability", "test_mlp_loss_and_grads",
-            "test_train"))
+            "test_train"),
+    messages={'test_softmax_cross_entropy': 'without the 1/N',
+              'test_softmax_stability': 'Fix test_softmax_cross_entropy first',
+              'test_mlp_loss_and_grads': 'Fix test_softmax_cross_entropy first',
+              'test_train': 'Fix test_softmax_cross_entropy first'})
 
 add("mistake_momentum_sign", description="momentum step with the wrong sign (w + lr v)",
     answers={"answer_sgd_momentum": '''
 def sgd_momentum_step(w, dw, v, lr, mu):
     v = mu * v + dw
     return w + lr * v, v
-'''}, lost=("test_sgd_momentum", "test_train"))
+'''}, lost=("test_sgd_momentum", "test_train"),
+    messages={'test_sgd_momentum': 'the step goes uphill',
+              'test_train': 'Fix test_sgd_momentum first'})
 
 add("mistake_adam_no_bias_correction", description="Adam without the bias correction",
     answers={"answer_adam": '''
@@ -482,7 +529,9 @@ def adam_step(w, dw, m, v, t, lr, beta1, beta2, eps):
     m = beta1 * m + (1 - beta1) * dw
     v = beta2 * v + (1 - beta2) * dw * dw
     return w - lr * m / (np.sqrt(v) + eps), m, v
-'''}, lost=("test_adam", "test_train"))
+'''}, lost=("test_adam", "test_train"),
+    messages={'test_adam': 'no bias correction',
+              'test_train': 'Fix test_adam first'})
 
 add("mistake_train_t_from_zero", description="train counts Adam's steps from t = 0 (division "
     "by 1 - beta**0 = 0 in the first step)",
@@ -503,7 +552,8 @@ def train(params, X, y, optimizer="adam", lr=0.01, steps=100, activation="tanh",
                 params[k], m[k], s[k] = adam_step(params[k], grads[k], m[k], s[k], t, lr, beta1,
                                                   beta2, eps)
     return params, losses
-'''}, lost=("test_train",))
+'''}, lost=("test_train",),
+    messages={'test_train': 't must be 1 at the first step'})
 
 add("mistake_grad_check_forward", description="grad_check with forward differences",
     answers={"answer_grad_check": '''
@@ -519,7 +569,8 @@ def grad_check(f, x, analytic_grad, h=1e-5):
         if scale > 0:
             worst = max(worst, abs(analytic_grad[index] - numerical) / scale)
     return worst
-'''}, lost=("test_grad_check",))
+'''}, lost=("test_grad_check",),
+    messages={'test_grad_check': 'forward differences'})
 
 add("mistake_grad_check_norm", description="grad_check returns the relative error in norm "
     "instead of the worst entry",
@@ -532,7 +583,8 @@ def grad_check(f, x, analytic_grad, h=1e-5):
         step[index] = h
         numerical[index] = (f(x + step) - f(x - step)) / (2 * h)
     return np.linalg.norm(analytic_grad - numerical) / np.linalg.norm(numerical)
-'''}, lost=("test_grad_check",))
+'''}, lost=("test_grad_check",),
+    messages={'test_grad_check': 'relative error in norm'})
 
 add("mistake_uses_nn", description="linear_backward delegates to mlpkit.nn.Linear (numerically "
     "right, but the task is to write it: the import is refused while grading)",
@@ -544,7 +596,202 @@ def linear_backward(dout, cache):
     layer.forward(X)
     dX = layer.backward(dout)
     return dX, layer.dL_dW, layer.dL_db
-'''}, lost=LINEAR_AND_UP)
+'''}, lost=LINEAR_AND_UP,
+    messages={'test_linear_backward': 'mlpkit.nn is not available',
+              'test_mlp_loss_and_grads': 'Fix test_linear_backward first',
+              'test_train': 'Fix test_linear_backward first'})
+
+# Mistakes that earlier checks gave full marks or misleading hints (issue 12): parameters no
+# check varied, arguments changed in place, state kept between calls, MLP-level slips.
+
+TRAIN = '''
+def train(params, X, y, optimizer="adam", lr=0.01, steps=100, activation="tanh", mu=0.9,
+          beta1=0.9, beta2=0.999, eps=1e-8):
+    params = {name: value.copy() for name, value in params.items()}
+    velocity = {name: np.zeros_like(value) for name, value in params.items()}
+    second = {name: np.zeros_like(value) for name, value in params.items()}
+    losses = []
+    for t in range(1, steps + 1):
+        loss, grads = mlp_loss_and_grads(params, X, y, activation)
+        losses.append(loss)
+        for name in params:
+            if optimizer == "momentum":
+                params[name], velocity[name] = sgd_momentum_step(params[name], grads[name],
+                                                                 velocity[name], lr, mu)
+            else:
+                params[name], velocity[name], second[name] = adam_step(
+                    params[name], grads[name], velocity[name], second[name], t, lr, beta1,
+                    beta2, eps)
+    return params, losses
+'''
+
+
+def train_variant(old: str, new: str) -> str:
+    assert TRAIN.count(old) == 1, old
+    return TRAIN.replace(old, new)
+
+
+add("alt_train_style", description="correct train in another style (the base of the train "
+    "mistakes below)", answers={"answer_train": TRAIN})
+
+add("mistake_train_ignores_activation", description="train calls mlp_loss_and_grads without "
+    "its activation: always tanh (the old checks only trained tanh networks)",
+    answers={"answer_train": train_variant("mlp_loss_and_grads(params, X, y, activation)",
+                                           "mlp_loss_and_grads(params, X, y)")},
+    lost=("test_train",), messages={"test_train": "ignores its argument activation='relu'"})
+
+add("mistake_train_fixed_eps", description="train hands Adam eps=1e-8 written out instead of "
+    "its argument eps (the old checks always passed 1e-8)",
+    answers={"answer_train": train_variant("beta1,\n                    beta2, eps)",
+                                           "beta1,\n                    beta2, 1e-8)")},
+    lost=("test_train",), messages={"test_train": "ignores its argument eps=0.001"})
+
+add("mistake_train_default_momentum", description="train's default optimizer is momentum, "
+    "not Adam (the old checks always passed optimizer)",
+    answers={"answer_train": train_variant('optimizer="adam"', 'optimizer="momentum"')},
+    lost=("test_train",), messages={"test_train": "defaults of your def train"})
+
+add("mistake_predict_default_relu", description="mlp_predict's default activation is relu "
+    "(the old checks always passed activation)",
+    answers={"answer_mlp": MODEL_MLP.replace('def mlp_predict(params, X, activation="tanh")',
+                                            'def mlp_predict(params, X, activation="relu")')},
+    lost=("test_mlp_loss_and_grads",),
+    messages={"test_mlp_loss_and_grads": "Without the activation argument"})
+
+add("mistake_momentum_in_place", description="sgd_momentum_step updates w and v in place "
+    "(w -= lr * v): right values, but the caller's arrays change",
+    answers={"answer_sgd_momentum": '''
+def sgd_momentum_step(w, dw, v, lr, mu):
+    v *= mu
+    v += dw
+    w -= lr * v
+    return w, v
+'''}, lost=("test_sgd_momentum",),
+    messages={"test_sgd_momentum": "changed its argument w (argument 1) in place"})
+
+add("mistake_grad_check_no_restore", description="grad_check perturbs the caller's x and "
+    "never puts the entry back",
+    answers={"answer_grad_check": '''
+def grad_check(f, x, analytic_grad, h=1e-5):
+    worst = 0.0
+    for index in np.ndindex(x.shape):
+        original = x[index]
+        x[index] = original + h
+        f_plus = f(x)
+        x[index] = original - h
+        f_minus = f(x)
+        numerical = (f_plus - f_minus) / (2 * h)
+        scale = max(abs(analytic_grad[index]), abs(numerical))
+        if scale > 0:
+            worst = max(worst, abs(analytic_grad[index] - numerical) / scale)
+    return worst
+'''}, lost=("test_grad_check",),
+    messages={"test_grad_check": "changed its argument x (argument 2) in place"})
+
+add("mistake_train_mutates_params", description="train updates the caller's params dict "
+    "instead of a copy",
+    answers={"answer_train": train_variant(
+        "params = {name: value.copy() for name, value in params.items()}", "pass")},
+    lost=("test_train",),
+    messages={"test_train": "changed its argument params (argument 1) in place"})
+
+add("mistake_softmax_shift_in_place", description="softmax_cross_entropy subtracts the row "
+    "maxima from the caller's logits in place",
+    answers={"answer_softmax_cross_entropy": '''
+def softmax_cross_entropy(logits, y):
+    N = logits.shape[0]
+    logits -= logits.max(axis=1, keepdims=True)
+    log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    rows = np.arange(N)
+    dlogits = np.exp(log_probs)
+    dlogits[rows, y] -= 1
+    return float(-log_probs[rows, y].mean()), dlogits / N
+'''}, lost=("test_softmax_cross_entropy", "test_softmax_stability"),
+    messages={"test_softmax_cross_entropy": "changed its argument logits (argument 1) in place",
+              "test_softmax_stability": "Fix test_softmax_cross_entropy first"})
+
+add("mistake_tanh_global_state", description="tanh_backward uses the output of the LATEST "
+    "tanh_forward call (a global), not its cache: right for one hidden layer only",
+    answers={"answer_tanh": '''
+_latest = {}
+
+
+def tanh_forward(X):
+    out = np.tanh(X)
+    _latest["out"] = out
+    return out, out
+
+
+def tanh_backward(dout, cache):
+    return dout * (1 - _latest["out"] ** 2)
+'''}, lost=("test_tanh", "test_mlp_loss_and_grads", "test_train"),
+    messages={"test_tanh": "LATEST forward call", "test_mlp_loss_and_grads": "Fix test_tanh first",
+              "test_train": "Fix test_tanh first"})
+
+add("mistake_tanh_one_minus_out", description="tanh_backward uses 1 - out instead of "
+    "1 - out**2",
+    answers={"answer_tanh": '''
+def tanh_forward(X):
+    out = np.tanh(X)
+    return out, out
+
+
+def tanh_backward(dout, cache):
+    return dout * (1 - cache)
+'''}, lost=("test_tanh", "test_mlp_loss_and_grads", "test_train"),
+    messages={"test_tanh": "1 - out**2 (out squared)", "test_mlp_loss_and_grads": "Fix test_tanh first",
+              "test_train": "Fix test_tanh first"})
+
+add("mistake_linear_forward_no_bias", description="linear_forward forgets the bias",
+    answers={"answer_linear_forward": '''
+def linear_forward(X, W, b):
+    return X @ W, (X, W)
+'''}, lost=("test_linear_forward", "test_mlp_loss_and_grads", "test_train"),
+    messages={"test_linear_forward": "without the bias b",
+              "test_mlp_loss_and_grads": "Fix test_linear_forward first",
+              "test_train": "Fix test_linear_forward first"})
+
+add("mistake_mlp_activation_on_logits", description="the MLP applies the activation after the "
+    "last linear layer too (forward and backward consistent)",
+    answers={"answer_mlp": MODEL_MLP.replace(
+        """        if l < L:
+            out, cache = activation_forward(out)
+            caches.append(cache)
+    loss""", """        out, cache = activation_forward(out)
+        caches.append(cache)
+    loss""").replace("""        if l < L:
+            dout = activation_backward(dout, caches.pop())""",
+                     """        dout = activation_backward(dout, caches.pop())""")},
+    lost=("test_mlp_loss_and_grads", "test_train"),
+    messages={"test_mlp_loss_and_grads": "also applied to the last layer's output",
+              "test_train": "Fix test_mlp_loss_and_grads first"})
+
+add("mistake_mlp_skips_activation_backward", description="the MLP's backward pass skips the "
+    "activation layers (dout goes straight from one linear layer to the next)",
+    answers={"answer_mlp": MODEL_MLP.replace(
+        """        if l < L:
+            dout = activation_backward(dout, caches.pop())""",
+        """        if l < L:
+            caches.pop()""")},
+    lost=("test_mlp_loss_and_grads", "test_train"),
+    messages={"test_mlp_loss_and_grads": "activation's backward pass was skipped",
+              "test_train": "Fix test_mlp_loss_and_grads first"})
+
+add("mistake_grad_check_no_abs", description="grad_check forgets the abs() in r_i",
+    answers={"answer_grad_check": '''
+def grad_check(f, x, analytic_grad, h=1e-5):
+    x = np.array(x, dtype=float)
+    worst = 0.0
+    for index in np.ndindex(x.shape):
+        plus, minus = x.copy(), x.copy()
+        plus[index] += h
+        minus[index] -= h
+        numerical = (f(plus) - f(minus)) / (2 * h)
+        scale = max(abs(analytic_grad[index]), abs(numerical))
+        if scale > 0:
+            worst = max(worst, (analytic_grad[index] - numerical) / scale)
+    return worst
+'''}, lost=("test_grad_check",), messages={"test_grad_check": "without abs()"})
 
 # --------------------------------------------------------------------------- broken code
 
@@ -588,7 +835,7 @@ def relu_forward(X):
 def relu_backward(dout, cache):
     import ctypes
     return ctypes.string_at(0)
-'''}, lost=("test_relu", "test_mlp_loss_and_grads"))
+'''}, lost=("test_relu", "test_mlp_loss_and_grads", "test_train"))
 
 add("os_exit_in_function", description="sigmoid_forward calls os._exit",
     answers={"answer_sigmoid": '''
@@ -599,7 +846,7 @@ def sigmoid_forward(X):
 
 def sigmoid_backward(dout, cache):
     return dout * cache * (1 - cache)
-'''}, lost=("test_sigmoid", "test_mlp_loss_and_grads"))
+'''}, lost=("test_sigmoid", "test_mlp_loss_and_grads", "test_train"))
 
 add("os_exit_in_cell", description="the momentum cell ends with os._exit(0)",
     answers={"answer_sgd_momentum": '''

@@ -57,6 +57,7 @@ class Submission:
     absent: dict = field(default_factory=dict)  # grade_id or "notebook" -> texts NOT in them
     needs_landlock: bool = False  # read/write confinement (Linux >= 5.13)
     needs_landlock_signals: bool = False  # signal scoping (Linux >= 6.12): unsafe to run without
+    raw: object = None  # text -> text: the notebook file edited as text (build.py)
 
     @property
     def expected(self) -> dict:

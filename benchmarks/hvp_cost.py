@@ -1,0 +1,166 @@
+"""Hessian-vector products by nested AD, measured: time(H v) / time(f), side by side.
+
+The two functions of ``reverse_cost.py`` (the 784-256-10 tanh MLP loss on 256 samples with
+all 203,530 parameters in one flat vector, and Rosenbrock in 10^5 dimensions), differentiated
+
+- by mlpkit: the gradient (``reverse.gradient``) and the Hessian-vector product
+  (``second_order.hvp``) in its three nestings that cost a few f (forward-over-reverse, the
+  default; reverse-over-reverse; reverse-over-forward);
+- by HIPS autograd (``hessian_vector_product``), PyTorch on the CPU (double backward:
+  ``torch.autograd.grad`` of ``grad . v`` with ``create_graph=True``) and JAX on the CPU
+  (``jax.jvp`` of ``jax.grad``: forward-over-reverse, eager, and jit-compiled as an extra column).
+
+Every time is the median over interleaved repeats of the per-call time; every ratio divides by
+the time of the plain NumPy f in the same run.  All the libraries agree on H v to 1e-9 relative
+(checked before timing).  Targets: mlpkit's H v <= 10 f and no slower than autograd's.
+A library that is not installed is skipped (the "bench" extra installs them).
+Run:  .venv/bin/python benchmarks/hvp_cost.py
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # before NumPy starts its BLAS
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
+                                   "intra_op_parallelism_threads=1")
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import reverse_cost  # noqa: E402
+from reverse_cost import keep_freed_memory, make_mlp_loss, make_rosenbrock  # noqa: E402
+
+from mlpkit import reverse, second_order  # noqa: E402
+
+try:
+    import autograd
+    import autograd.numpy as anp
+except ImportError:
+    autograd = anp = None
+try:
+    import torch
+except ImportError:
+    torch = None
+try:
+    import jax
+    import jax.numpy as jnp
+except ImportError:
+    jax = jnp = None
+
+reverse_cost.REPEATS = 9
+NESTINGS = ("forward-over-reverse", "reverse-over-reverse", "reverse-over-forward")
+
+
+def torch_mlp(X, y, hidden=256):
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    n, d = X.shape
+    c = int(y.max()) + 1
+    ends = np.cumsum([d * hidden, hidden, hidden * c, c])
+
+    def loss(theta):
+        W1 = theta[: ends[0]].reshape(d, hidden)
+        b1 = theta[ends[0]: ends[1]]
+        W2 = theta[ends[1]: ends[2]].reshape(hidden, c)
+        b2 = theta[ends[2]: ends[3]]
+        logits = torch.tanh(Xt @ W1 + b1) @ W2 + b2
+        shifted = logits - torch.max(logits, dim=1, keepdim=True).values
+        log_probs = shifted - torch.log(torch.sum(torch.exp(shifted), dim=1, keepdim=True))
+        return -torch.mean(log_probs[torch.arange(n), yt])
+
+    return loss
+
+
+def torch_rosenbrock(x):
+    return torch.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def torch_hvp(f, v):
+    vt = torch.from_numpy(v)
+
+    def hv(x):
+        xt = torch.from_numpy(x).requires_grad_(True)
+        (g,) = torch.autograd.grad(f(xt), xt, create_graph=True)
+        (h,) = torch.autograd.grad(g, xt, grad_outputs=vt)
+        return h.numpy()
+
+    return hv
+
+
+def jax_hvp(make_f, data, v, jit):
+    """H v of ``make_f(*data)``; the data are arguments (not constants folded into the jit)."""
+    vj, data = jnp.asarray(v), tuple(jnp.asarray(d) for d in data)
+
+    def hv(x, v, *data):
+        return jax.jvp(jax.grad(make_f(*data)), (x,), (v,))[1]
+
+    hv = jax.jit(hv) if jit else hv
+    return lambda x: np.asarray(hv(jnp.asarray(x), vj, *data).block_until_ready())
+
+
+def candidates_for(f, f_autograd, f_torch, f_jax, v):
+    cands = {"f": f, "gradient": lambda x: reverse.gradient(f, x)}
+    for mode in NESTINGS:
+        cands[mode] = lambda x, mode=mode: second_order.hvp(f, x, v, mode)
+    if autograd is not None:
+        autograd_hvp = autograd.hessian_vector_product(f_autograd)
+        cands["autograd"] = lambda x: autograd_hvp(x, v)
+    if torch is not None:
+        cands["torch"] = torch_hvp(f_torch, v)
+    if jax is not None:
+        make_f, data = f_jax
+        cands["jax eager"] = jax_hvp(make_f, data, v, jit=False)
+        cands["jax jit"] = jax_hvp(make_f, data, v, jit=True)
+    return cands
+
+
+def main():
+    tuned = "--default-malloc" not in sys.argv[1:] and keep_freed_memory()
+    print(f"allocator: glibc {'keeping freed memory' if tuned else 'default'}")
+    if torch is not None:
+        torch.set_num_threads(1)
+    if jax is not None:
+        jax.config.update("jax_enable_x64", True)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((256, 784))
+    y = rng.integers(0, 10, size=256)
+    mlp_np, n_params = make_mlp_loss(np, X, y)
+    theta = 0.05 * rng.standard_normal(n_params)
+    x_rosen = rng.uniform(-1.0, 1.0, size=100_000)
+    problems = {
+        "MLP 784-256-10": (mlp_np, theta, make_mlp_loss(anp, X, y)[0] if anp else None,
+                           torch_mlp(X, y) if torch else None,
+                           (lambda X_: make_mlp_loss(jnp, X_, y)[0], (X,))),
+        "Rosenbrock 1e5": (make_rosenbrock(np), x_rosen, make_rosenbrock(anp) if anp else None,
+                           torch_rosenbrock, (lambda: make_rosenbrock(jnp), ())),
+    }
+    results = {}
+    for name, (f, x, f_ag, f_torch, f_jax) in problems.items():
+        v = rng.standard_normal(x.shape)
+        cands = candidates_for(f, f_ag, f_torch, f_jax, v)
+        reference = second_order.hvp(f, x, v)
+        for label, fn in cands.items():
+            if label not in ("f", "gradient"):
+                got = fn(x)
+                error = np.linalg.norm(got - reference) / np.linalg.norm(reference)
+                assert error < 1e-9, (name, label, error)
+        t = reverse_cost.measure(cands, x)
+        results[name] = {label: t[label] / t["f"] for label in t}
+        print(f"\n{name}: f = {1e3 * t['f']:.3f} ms; time / time(f):")
+        for label in t:
+            if label != "f":
+                print(f"  {label:22} {1e3 * t[label]:9.3f} ms {t[label] / t['f']:7.2f}")
+    summary = []
+    for name, key in (("MLP 784-256-10", "mlp"), ("Rosenbrock 1e5", "rosenbrock")):
+        r = results[name]
+        summary += [f"{key}_grad={r['gradient']:.2f}", f"{key}_hvp={r[NESTINGS[0]]:.2f}"]
+        summary += [f"{key}_{label.replace(' ', '_')}={r[label]:.2f}"
+                    for label in ("autograd", "torch", "jax eager", "jax jit") if label in r]
+    print("targets: mlpkit hvp (forward-over-reverse) <= 10 f and <= autograd's")
+    print("RESULT " + " ".join(summary))
+
+
+if __name__ == "__main__":
+    main()
