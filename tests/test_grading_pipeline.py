@@ -24,7 +24,7 @@ import pytest
 
 from autograder import confine, wire
 from autograder.checking import load_checks
-from autograder.runner import Limits, Zygote
+from autograder.runner import Limits, Zygote, worst_case_notebook_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / ".venv" / "bin"
@@ -36,6 +36,7 @@ ASSIGNMENTS = sorted(p.parent.name for p in (ROOT / "tests" / "submissions").glo
 BANKS = {assignment: build.load_bank(assignment) for assignment in ASSIGNMENTS}
 BANK = BANKS["ps1"]
 CHECK_TIMEOUT, CELL_TIMEOUT = 3, 5  # seconds: short, so hanging submissions cost little
+NOTEBOOK_TIMEOUT = 60  # seconds for one notebook in all (cells, checks, replays)
 
 
 def source_nb(assignment: str) -> Path:
@@ -213,7 +214,9 @@ def grade_assignment(course: Path, assignment: str) -> dict:
     autograded = nbgrader(course, "autograde", assignment,
                           f"--SandboxAutograde.check_timeout={CHECK_TIMEOUT}",
                           f"--SandboxAutograde.cell_timeout={CELL_TIMEOUT}",
-                          f"--SandboxAutograde.require_confinement={confine.landlock_abi() >= 1}")
+                          f"--SandboxAutograde.notebook_timeout={NOTEBOOK_TIMEOUT}",
+                          f"--SandboxAutograde.require_confinement={confine.landlock_abi() >= 1}",
+                          timeout=1800)
     seconds = time.monotonic() - start
     scores = {}
     if autograded.returncode == 0:
@@ -367,7 +370,9 @@ def test_grading_time_per_notebook(graded_all, assignment, capsys):
               f"({average:.2f} s per notebook including nbgrader's own work; sandbox time: "
               f"median {np.median(per_notebook):.2f} s, max {worst[0]:.1f} s for {worst[1]}; "
               f"timeouts {CHECK_TIMEOUT} s per check, {CELL_TIMEOUT} s per cell)")
-    assert average <= 10.0
+    # Speed is measured in benchmarks/, never asserted here (a shared machine is noisy); what must
+    # hold anywhere is the guarantee: no notebook keeps the grader past its worst-case bound.
+    assert worst[0] <= worst_case_notebook_seconds(NOTEBOOK_TIMEOUT), worst
 
 
 @pytest.mark.slow
