@@ -322,6 +322,8 @@ def test_bank_submission_gets_exactly_its_marks(graded_all, assignment, name):
              and (score[0] == 0) != (grade_id in expected_lost)}
     messages = {grade_id: autograded_cell_outputs(graded, name, grade_id)[:600] for grade_id in wrong}
     assert not wrong, f"{name}: {submission.description}\nunexpected scores {wrong}\n{messages}"
+    missing = build.missing_phrases(submission, lambda g: autograded_cell_outputs(graded, name, g))
+    assert not missing, f"{name}: the messages do not name the cause {missing}"
 
 
 @pytest.mark.slow
