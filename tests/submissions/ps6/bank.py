@@ -7,7 +7,7 @@ written as a replacement of one line of the model answer (``patched``), which fa
 the model answer no longer contains that line. ``lost`` names the autograded test cells that
 must score 0; every other autograded cell must get full marks. ``phrases`` maps a lost test
 cell to a phrase its failure message must contain: the cause the check names (asserted by
-tests/submissions/ps6/test_ps6_bank_messages.py). ``{course_root}`` in a source is replaced by
+tests/test_grading_pipeline.py through build.missing_phrases). ``{course_root}`` in a source is replaced by
 the grading course's folder. Built by tests/submissions/build.py; graded by
 tests/test_grading_pipeline.py.
 """
