@@ -23,6 +23,7 @@ import threading
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 from nbgrader_course import ROOT, make_course, nbgrader, run
 
@@ -111,6 +112,10 @@ def test_a_worker_killer_is_charged_alone_and_graded_zero(tmp_path):
 
     course, students = _term(tmp_path)
     shutil.copytree(course / "submitted" / "solution", course / "submitted" / "killer")
+    killer_nb = course / "submitted" / "killer" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    notebook = nbformat.read(killer_nb, as_version=4)  # a cell that keeps its worker busy for a
+    notebook.cells.append(nbformat.v4.new_code_cell("import time\ntime.sleep(6)"))  # while
+    nbformat.write(notebook, killer_nb)  # (under the 10 s cell limit): the kill lands mid-task
     students = [*students, "killer"]
     kills, killers = [], []
 

@@ -45,6 +45,8 @@ EXCLUDED = {
     "tests/test_student_mode.py",  # builds a student copy itself (needs tools/student_copy.py)
     "tests/test_packages.py",  # installs the repository (git) and validates a model answer
     "tests/test_lms_times.py",  # instructor tool (tools/lms_times.py), real nbgrader runs
+    "tests/test_offline_feedback.py",  # grades a model answer to make its feedback
+    "tests/test_citations.py",  # scans solutions/ too
     "tests/test_parallel_grading.py",
     "tests/nbgrader_course.py",
     "tests/test_browser.py",  # validates the model answers (solutions/) in JupyterLab
