@@ -1,4 +1,4 @@
-"""Attack code shared by every problem set's submission bank (one copy, not four).
+"""Attack code shared by every problem set's submission bank (one copy, not six).
 
 Each function returns the source of an answer-cell prelude; a bank appends the (wrong) answer it
 hands in after it. ``{course_root}`` is filled in by build.py when a submission is written.
@@ -44,3 +44,29 @@ attempt("kill grader", lambda: os.kill(grandparent(), signal.SIGKILL))
 attempt("kill zygote", lambda: os.kill(os.getppid(), signal.SIGKILL))
 print(attempts)
 ''' % {"ps": assignment}
+
+
+def patch_kernel() -> str:
+    """Patch the kernel's do_execute and showtraceback so that every cell reports success (what
+    beats plain nbgrader, where hidden tests run in the student's kernel)."""
+    return '''
+try:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    InteractiveShell.showtraceback = lambda *args, **kwargs: None
+    _kernel = get_ipython().kernel
+    _original = _kernel.do_execute
+
+    async def _always_ok(code, silent, *args, **kwargs):
+        try:
+            await _original(code, silent, *args, **kwargs)
+        except BaseException:
+            pass
+        return {"status": "ok", "execution_count": 1, "payload": [], "user_expressions": {}}
+
+    _kernel.do_execute = _always_ok
+except Exception:
+    pass
+
+
+'''

@@ -708,26 +708,7 @@ def grad_domke(x):
 
 add("tamper_kernel", description="wrong reverse_gradient plus a patch of the kernel's do_execute "
     "and showtraceback so that every cell reports success",
-    answers={"answer_reverse_gradient": '''
-try:
-    from IPython.core.interactiveshell import InteractiveShell
-
-    InteractiveShell.showtraceback = lambda *args, **kwargs: None
-    _kernel = get_ipython().kernel
-    _original = _kernel.do_execute
-
-    async def _always_ok(code, silent, *args, **kwargs):
-        try:
-            await _original(code, silent, *args, **kwargs)
-        except BaseException:
-            pass
-        return {"status": "ok", "execution_count": 1, "payload": [], "user_expressions": {}}
-
-    _kernel.do_execute = _always_ok
-except Exception:
-    pass
-
-
+    answers={"answer_reverse_gradient": attacks.patch_kernel() + '''\
 def reverse_gradient(f, x):
     return np.zeros(len(x))
 '''}, lost=("test_reverse_gradient",))

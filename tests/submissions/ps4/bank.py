@@ -939,26 +939,7 @@ def linear_backward(dout, cache):
 
 add("tamper_kernel", description="wrong adam_step plus a patch of the kernel's do_execute and "
     "showtraceback so that every cell reports success",
-    answers={"answer_adam": '''
-try:
-    from IPython.core.interactiveshell import InteractiveShell
-
-    InteractiveShell.showtraceback = lambda *args, **kwargs: None
-    _kernel = get_ipython().kernel
-    _original = _kernel.do_execute
-
-    async def _always_ok(code, silent, *args, **kwargs):
-        try:
-            await _original(code, silent, *args, **kwargs)
-        except BaseException:
-            pass
-        return {"status": "ok", "execution_count": 1, "payload": [], "user_expressions": {}}
-
-    _kernel.do_execute = _always_ok
-except Exception:
-    pass
-
-
+    answers={"answer_adam": attacks.patch_kernel() + '''\
 def adam_step(w, dw, m, v, t, lr, beta1, beta2, eps):
     return w - lr * dw, m, v
 '''}, lost=("test_adam", "test_train"))

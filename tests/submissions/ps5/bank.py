@@ -725,26 +725,7 @@ def categorical_nll(Z, y):
 
 add("tamper_kernel", description="wrong maxout (the mean of the pieces) plus a patch of the "
     "kernel's do_execute and showtraceback so that every cell reports success",
-    answers={"answer_maxout": '''
-try:
-    from IPython.core.interactiveshell import InteractiveShell
-
-    InteractiveShell.showtraceback = lambda *args, **kwargs: None
-    _kernel = get_ipython().kernel
-    _original = _kernel.do_execute
-
-    async def _always_ok(code, silent, *args, **kwargs):
-        try:
-            await _original(code, silent, *args, **kwargs)
-        except BaseException:
-            pass
-        return {"status": "ok", "execution_count": 1, "payload": [], "user_expressions": {}}
-
-    _kernel.do_execute = _always_ok
-except Exception:
-    pass
-
-
+    answers={"answer_maxout": attacks.patch_kernel() + '''\
 def maxout_forward(X, W, b):
     Z = np.einsum("nd,kdm->knm", X, W) + b[:, None, :]
     return Z.mean(axis=0), (X, W)

@@ -788,26 +788,7 @@ def softmax_cross_entropy(logits, labels):
 
 add("tamper_kernel", description="wrong dropout plus a patch of the kernel's do_execute and "
     "showtraceback so that every cell reports success",
-    answers={"answer_dropout": '''
-try:
-    from IPython.core.interactiveshell import InteractiveShell
-
-    InteractiveShell.showtraceback = lambda *args, **kwargs: None
-    _kernel = get_ipython().kernel
-    _original = _kernel.do_execute
-
-    async def _always_ok(code, silent, *args, **kwargs):
-        try:
-            await _original(code, silent, *args, **kwargs)
-        except BaseException:
-            pass
-        return {"status": "ok", "execution_count": 1, "payload": [], "user_expressions": {}}
-
-    _kernel.do_execute = _always_ok
-except Exception:
-    pass
-
-
+    answers={"answer_dropout": attacks.patch_kernel() + '''\
 def dropout_forward(x, mask, p=0.5):
     return x
 
