@@ -154,7 +154,7 @@ def apply_edit(cells: list, edit, course_root: str = "") -> None:
 
 def expected_phrases(submission) -> dict[str, str]:
     """``{grade_id: key phrase}`` the entry's failure messages must contain (may be empty)."""
-    phrases = dict(getattr(submission, "messages", None) or getattr(submission, "phrases", None) or {})
+    phrases = dict(getattr(submission, "messages", None) or {})
     stray = set(phrases) - set(getattr(submission, "lost", ()))
     if stray:
         raise KeyError(f"bank entry expects messages from cells it does not lose: {sorted(stray)}")

@@ -12,19 +12,9 @@ the paths). Built by tests/submissions/build.py; graded by tests/test_grading_pi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 
 import attacks  # tests/submissions/attacks.py: attack code shared by every bank
-
-
-@dataclass(frozen=True)
-class Submission:
-    description: str
-    answers: dict = field(default_factory=dict)  # answer-cell grade_id -> new source
-    lost: tuple = ()  # autograded test cells scoring 0; all others full marks
-    delete: tuple = ()  # cells (grade_id) the student deleted
-    messages: dict = field(default_factory=dict)  # lost cell -> key phrase of its message
-    needs_landlock_signals: bool = False  # only safe to run where the sandbox is confined
+from entry import Submission  # tests/submissions/entry.py: one bank entry, every bank
 
 
 BANK: dict[str, Submission] = {}

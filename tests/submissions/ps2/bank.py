@@ -17,25 +17,15 @@ once) by ``new``, so an entry shows its mistake and breaks loudly if the model a
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
 import attacks  # tests/submissions/attacks.py: attack code shared by every bank
+from entry import Submission  # tests/submissions/entry.py: one bank entry, every bank
 
 SOURCE = Path(__file__).resolve().parents[3] / "solutions" / "ps2" / "ps2.ipynb"
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
-
-
-@dataclass(frozen=True)
-class Submission:
-    description: str
-    answers: dict = field(default_factory=dict)  # answer-cell grade_id -> new source
-    lost: tuple = ()  # autograded test cells scoring 0; all others full marks
-    delete: tuple = ()  # cells (grade_id) the student deleted
-    messages: dict = field(default_factory=dict)  # lost cell -> key phrase of its message
-    needs_landlock_signals: bool = False  # only safe to run where the sandbox is confined
 
 
 BANK: dict[str, Submission] = {}

@@ -14,26 +14,15 @@ tests/test_grading_pipeline.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
 import attacks  # tests/submissions/attacks.py: attack code shared by every bank
+from entry import Submission  # tests/submissions/entry.py: one bank entry, every bank
 
 SOURCE = Path(__file__).resolve().parents[3] / "solutions" / "ps3" / "ps3.ipynb"
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
-
-
-@dataclass(frozen=True)
-class Submission:
-    description: str
-    answers: dict = field(default_factory=dict)  # answer-cell grade_id -> new source
-    lost: tuple = ()  # autograded test cells scoring 0; all others full marks
-    # test cell -> the key phrase its failure message must contain (the cause it names)
-    messages: dict = field(default_factory=dict)
-    delete: tuple = ()  # cells (grade_id) the student deleted
-    needs_landlock_signals: bool = False  # only safe to run where the sandbox is confined
 
 
 BANK: dict[str, Submission] = {}

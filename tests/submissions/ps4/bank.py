@@ -15,23 +15,12 @@ Built by tests/submissions/build.py; graded by tests/test_grading_pipeline.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
 import attacks  # tests/submissions/attacks.py: attack code shared by every bank
-
-
-@dataclass(frozen=True)
-class Submission:
-    description: str
-    answers: dict = field(default_factory=dict)  # answer-cell grade_id -> new source
-    lost: tuple = ()  # autograded test cells scoring 0; all others full marks
-    # test cell -> the key phrase its failure message must contain (the cause it names)
-    messages: dict = field(default_factory=dict)
-    delete: tuple = ()  # cells (grade_id) the student deleted
-    needs_landlock_signals: bool = False  # only safe to run where the sandbox is confined
+from entry import Submission  # tests/submissions/entry.py: one bank entry, every bank
 
 
 BANK: dict[str, Submission] = {}

@@ -17,19 +17,9 @@ Built by tests/submissions/build.py; graded by tests/test_grading_pipeline.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 
 import attacks  # tests/submissions/attacks.py: attack code shared by every bank
-
-
-@dataclass(frozen=True)
-class Submission:
-    description: str
-    answers: dict = field(default_factory=dict)  # answer-cell grade_id -> new source
-    lost: tuple = ()  # autograded test cells scoring 0; all others full marks
-    delete: tuple = ()  # cells (grade_id) the student deleted
-    needs_landlock_signals: bool = False  # only safe to run where the sandbox is confined
-    messages: dict = field(default_factory=dict)  # test cell -> phrase its output must contain
+from entry import Submission  # tests/submissions/entry.py: one bank entry, every bank
 
 
 BANK: dict[str, Submission] = {}

@@ -5,7 +5,7 @@ Each submission is the RELEASED notebook with every answer cell filled with the 
 the problem set when it changes, and each entry states only its difference. Small mistakes are
 written as a replacement of one line of the model answer (``patched``), which fails loudly if
 the model answer no longer contains that line. ``lost`` names the autograded test cells that
-must score 0; every other autograded cell must get full marks. ``phrases`` maps a lost test
+must score 0; every other autograded cell must get full marks. ``messages`` maps a lost test
 cell to a phrase its failure message must contain: the cause the check names (asserted by
 tests/test_grading_pipeline.py through build.missing_phrases). ``{course_root}`` in a source is replaced by
 the grading course's folder. Built by tests/submissions/build.py; graded by
@@ -14,25 +14,15 @@ tests/test_grading_pipeline.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
 import attacks  # tests/submissions/attacks.py: attack code shared by every bank
+from entry import Submission  # tests/submissions/entry.py: one bank entry, every bank
 
 SOURCE = Path(__file__).resolve().parents[3] / "solutions" / "ps6" / "ps6.ipynb"
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
-
-
-@dataclass(frozen=True)
-class Submission:
-    description: str
-    answers: dict = field(default_factory=dict)  # answer-cell grade_id -> new source
-    lost: tuple = ()  # autograded test cells scoring 0; all others full marks
-    delete: tuple = ()  # cells (grade_id) the student deleted
-    needs_landlock_signals: bool = False  # only safe to run where the sandbox is confined
-    phrases: dict = field(default_factory=dict)  # lost test cell -> phrase its message contains
 
 
 BANK: dict[str, Submission] = {}
@@ -492,7 +482,7 @@ def unbroadcast(grad, shape):
     return grad
 '''},
     lost=("test_broadcasting", "test_graph") + MLP_AND_TRAIN,
-    phrases={"test_broadcasting": "summed back to its own shape (unbroadcast",
+    messages={"test_broadcasting": "summed back to its own shape (unbroadcast",
              "test_mlp_gradients": "gets broadcasting in +: (n, h) + (h,) wrong"})
 
 add("mistake_unbroadcast_wrong_axes", description="unbroadcast sums the extra axes at the END "
@@ -500,7 +490,7 @@ add("mistake_unbroadcast_wrong_axes", description="unbroadcast sums the extra ax
     answers={"answer_unbroadcast": patched("answer_unbroadcast", "grad.sum(axis=tuple(range(extra)))",
                                            "grad.sum(axis=tuple(range(-extra, 0)))")},
     lost=("test_broadcasting", "test_graph") + MLP_AND_TRAIN,
-    phrases={"test_broadcasting": "the error is raised inside your unbroadcast",
+    messages={"test_broadcasting": "the error is raised inside your unbroadcast",
              "test_graph": "the error is raised inside your unbroadcast"})
 
 add("mistake_sum_keepdims_ignored", description="the VJP of sum(axis) broadcasts g without putting "
@@ -510,7 +500,7 @@ add("mistake_sum_keepdims_ignored", description="the VJP of sum(axis) broadcasts
         "            if axis is not None and not keepdims:  # put the summed axes back, with length 1\n"
         "                g = np.expand_dims(g, axis)\n", "")},
     lost=("test_reductions", "test_graph") + MLP_AND_TRAIN,
-    phrases={"test_reductions": "put them back with length 1",
+    messages={"test_reductions": "put them back with length 1",
              "test_graph": "sum(axis=1) wrong",
              "test_mlp_gradients": "gets sum(axis=1) wrong"})
 
@@ -520,7 +510,7 @@ add("mistake_mean_divides_by_size", description="mean divides by the total numbe
                                       "return total * (total.value.size / self.value.size)",
                                       "return total * (1.0 / self.value.size)")},
     lost=("test_reductions", "test_graph"),
-    phrases={"test_reductions": "the forward value is wrong",
+    messages={"test_reductions": "the forward value is wrong",
              "test_graph": "mean(axis=1, keepdims=True) wrong"})
 
 add("mistake_adjoint_overwritten", description="backward assigns a contribution to a parent's "
@@ -529,7 +519,7 @@ add("mistake_adjoint_overwritten", description="backward assigns a contribution 
                                       "adjoint[id(parent)] = adjoint[id(parent)] + share",
                                       "adjoint[id(parent)] = share")},
     lost=("test_shapes", "test_graph") + MLP_AND_TRAIN,
-    phrases={"test_graph": "must be the SUM of their contributions (+=)",
+    messages={"test_graph": "must be the SUM of their contributions (+=)",
              "test_mlp_gradients": "gets a tensor read twice (gradients added) wrong"})
 
 add("mistake_breadth_first_order", description="topological_order is a breadth-first search from "
@@ -548,7 +538,7 @@ def topological_order(output):
     return order[::-1]
 ''')},
     lost=("test_graph",) + MLP_AND_TRAIN,
-    phrases={"test_graph": "reverse TOPOLOGICAL order",
+    messages={"test_graph": "reverse TOPOLOGICAL order",
              "test_mlp_gradients": "a graph whose paths have different lengths"})
 
 add("mistake_recursive_sort", description="a recursive depth-first topological sort: right, until "
@@ -569,7 +559,7 @@ def topological_order(output):
     return order
 ''')},
     lost=("test_graph",),
-    phrases={"test_graph": "Use a loop with an explicit stack"})
+    messages={"test_graph": "Use a loop with an explicit stack"})
 
 add("mistake_fancy_index_plus_equals", description="the VJP of indexing uses full[index] += g, "
     "which adds only once at a repeated index",
@@ -577,7 +567,7 @@ add("mistake_fancy_index_plus_equals", description="the VJP of indexing uses ful
         "answer_tensor", "np.add.at(full, index, g)  # a repeated index adds every one of its shares",
         "full[index] += g")},
     lost=("test_indexing",),
-    phrases={"test_indexing": "use np.add.at(full, index, g)"})
+    messages={"test_indexing": "use np.add.at(full, index, g)"})
 
 add("mistake_grad_as_sweep_adjoint", description="micrograd's backward: .grad is the sweep's "
     "accumulator and the output's .grad is set to the seed, so a second backward() re-sends the "
@@ -596,7 +586,7 @@ add("mistake_grad_as_sweep_adjoint", description="micrograd's backward: .grad is
             for parent, vjp in node.parents:
                 parent.grad = parent.grad + vjp(node.grad)''')},
     lost=("test_graph",),
-    phrases={"test_graph": "after 2 calls every .grad is 2 times the gradient"})
+    messages={"test_graph": "after 2 calls every .grad is 2 times the gradient"})
 
 add("mistake_no_zero_grad", description="train never sets .grad back to zeros: each step uses the "
     "sum of all earlier gradients",
@@ -606,7 +596,7 @@ add("mistake_no_zero_grad", description="train never sets .grad back to zeros: e
         "            w.grad = np.zeros_like(w.value)  # backward() adds: start every step from zero\n",
         "")},
     lost=("test_training",),
-    phrases={"test_training": "set every parameter's .grad to zeros before each step"})
+    messages={"test_training": "set every parameter's .grad to zeros before each step"})
 
 add("mistake_tanh_of_input", description="the VJP of tanh uses 1 - a**2 with the INPUT a instead "
     "of 1 - tanh(a)**2",
@@ -614,14 +604,14 @@ add("mistake_tanh_of_input", description="the VJP of tanh uses 1 - a**2 with the
                                       "return Tensor(t, [(self, lambda g: g * (1.0 - t * t))])",
                                       "return Tensor(t, [(self, lambda g: g * (1.0 - self.value**2))])")},
     lost=("test_elementwise", "test_graph") + MLP_AND_TRAIN,
-    phrases={"test_elementwise": "d tanh(a) = g * (1 - tanh(a)**2)",
+    messages={"test_elementwise": "d tanh(a) = g * (1 - tanh(a)**2)",
              "test_mlp_gradients": "gets tanh wrong"})
 
 add("mistake_div_denominator", description="the VJP of a / b for b forgets the factor a: -g / b**2",
     answers={"answer_tensor": patched("answer_tensor", "unbroadcast(-g * a / (b * b), b.shape)",
                                       "unbroadcast(-g / (b * b), b.shape)")},
     lost=("test_elementwise", "test_broadcasting"),
-    phrases={"test_elementwise": "-g * a / b**2 for b"})
+    messages={"test_elementwise": "-g * a / b**2 for b"})
 
 add("mistake_matmul_not_transposed", description="the VJP of A @ B uses g @ B and g.T @ A (shapes "
     "only work for square matrices)",
@@ -629,7 +619,7 @@ add("mistake_matmul_not_transposed", description="the VJP of A @ B uses g @ B an
                                       "[(self, lambda g: g @ b.T), (other, lambda g: a.T @ g)]",
                                       "[(self, lambda g: g @ b), (other, lambda g: a @ g)]")},
     lost=("test_shapes",) + MLP_AND_TRAIN,
-    phrases={"test_shapes": "g @ B.T for A, A.T @ g for B",
+    messages={"test_shapes": "g @ B.T for A, A.T @ g for B",
              "test_mlp_gradients": "gets matmul (A @ B) wrong"})
 
 add("mistake_transpose_same_axes", description="the VJP of transpose(axes) transposes g by the "
@@ -639,7 +629,7 @@ add("mistake_transpose_same_axes", description="the VJP of transpose(axes) trans
                                       "inverse = None if axes is None else tuple(np.argsort(axes))",
                                       "inverse = axes")},
     lost=("test_shapes",),
-    phrases={"test_shapes": "inverse permutation"})
+    messages={"test_shapes": "inverse permutation"})
 
 add("mistake_batchnorm_no_mean_term", description="batchnorm_backward leaves out the path through "
     "the batch mean (the mean term)",
@@ -648,14 +638,14 @@ add("mistake_batchnorm_no_mean_term", description="batchnorm_backward leaves out
         "dx = inv_std * (dxhat - dxhat.mean(axis=0) - xhat * (dxhat * xhat).mean(axis=0))",
         "dx = inv_std * (dxhat - xhat * (dxhat * xhat).mean(axis=0))")},
     lost=("test_batchnorm",),
-    phrases={"test_batchnorm": "the mean term is missing"})
+    messages={"test_batchnorm": "the mean term is missing"})
 
 add("mistake_batchnorm_unbiased", description="batchnorm_forward uses the unbiased variance "
     "(ddof=1) of np.var",
     answers={"answer_batchnorm": patched("answer_batchnorm", "var = ((x - mu) ** 2).mean(axis=0)",
                                          "var = x.var(axis=0, ddof=1)")},
     lost=("test_batchnorm",),
-    phrases={"test_batchnorm": "the unbiased variance (1/(N-1))"})
+    messages={"test_batchnorm": "the unbiased variance (1/(N-1))"})
 
 add("mistake_dropout_not_rescaled", description="dropout keeps the masked entries without "
     "dividing by 1 - p",
@@ -668,7 +658,7 @@ def dropout_backward(dout, mask, p=0.5):
     return np.where(mask, dout, 0.0)
 '''},
     lost=("test_dropout",),
-    phrases={"test_dropout": "not rescaled"})
+    messages={"test_dropout": "not rescaled"})
 
 add("mistake_dropout_backward_over_p", description="dropout_backward divides by p instead of "
     "1 - p (right at the default p = 0.5 only)",
@@ -676,7 +666,7 @@ add("mistake_dropout_backward_over_p", description="dropout_backward divides by 
                                        "return np.where(mask, dout, 0.0) / (1.0 - p)",
                                        "return np.where(mask, dout, 0.0) / p")},
     lost=("test_dropout",),
-    phrases={"test_dropout": "scaled by 1/p instead of 1/(1 - p)"})
+    messages={"test_dropout": "scaled by 1/p instead of 1/(1 - p)"})
 
 add("mistake_softmax_no_shift", description="softmax_cross_entropy exponentiates the logits "
     "without subtracting each row's maximum: overflow at logits near 1000",
@@ -684,13 +674,13 @@ add("mistake_softmax_no_shift", description="softmax_cross_entropy exponentiates
                                        "shifted = logits - logits.max(axis=1, keepdims=True)",
                                        "shifted = logits")},
     lost=("test_softmax_cross_entropy",),
-    phrases={"test_softmax_cross_entropy": "subtract each row's maximum"})
+    messages={"test_softmax_cross_entropy": "subtract each row's maximum"})
 
 add("mistake_softmax_not_averaged", description="dlogits is softmax - one_hot, not divided by N",
     answers={"answer_softmax": patched("answer_softmax", "return float(loss), dlogits / n",
                                        "return float(loss), dlogits")},
     lost=("test_softmax_cross_entropy",),
-    phrases={"test_softmax_cross_entropy": "yours is N times too large"})
+    messages={"test_softmax_cross_entropy": "yours is N times too large"})
 
 add("mistake_uses_mlpkit_reverse", description="mlp_loss_and_gradients delegates to "
     "mlpkit.reverse (numerically right, but the import is refused while grading)",
@@ -703,7 +693,7 @@ def mlp_loss_and_gradients(params, X, y):
     return float(mlp_loss_numpy(params, X, y)), grads
 ''')},
     lost=("test_mlp_gradients",),
-    phrases={"test_mlp_gradients": "mlpkit.reverse is not available"})
+    messages={"test_mlp_gradients": "mlpkit.reverse is not available"})
 
 # --------------------------------------------------------------------------- broken code
 
@@ -713,7 +703,7 @@ def softmax_cross_entropy(logits, labels):
     while True:
         pass
 '''}, lost=("test_softmax_cross_entropy",),
-    phrases={"test_softmax_cross_entropy": "did not finish within"})
+    messages={"test_softmax_cross_entropy": "did not finish within"})
 
 add("ignores_interrupts", description="a top-level loop in an answer cell that ignores SIGINT "
     "and catches every exception",
