@@ -17,15 +17,11 @@ once) by ``new``, so an entry shows its mistake and breaks loudly if the model a
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
-import nbformat
 
 import attacks  # tests/submissions/attacks.py: attack code shared by every bank
-from entry import Submission  # tests/submissions/entry.py: one bank entry, every bank
+from entry import Submission, model_answers  # tests/submissions/entry.py: one bank entry, every bank
 
-SOURCE = Path(__file__).resolve().parents[3] / "solutions" / "ps2" / "ps2.ipynb"
-MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
 
 BANK: dict[str, Submission] = {}
@@ -35,13 +31,12 @@ def add(name: str, **kwargs) -> None:
     BANK[name] = Submission(**kwargs)
 
 
+MODEL = model_answers("ps2")
+
+
 def model(grade_id: str) -> str:
     """The model answer of an answer cell, without the solution markers."""
-    for cell in nbformat.read(SOURCE, as_version=4).cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
-            return "\n".join(line for line in cell.source.splitlines()
-                             if line.strip() not in MARKERS)
-    raise KeyError(grade_id)
+    return MODEL[grade_id]
 
 
 def variant(grade_id: str, *replacements: tuple[str, str]) -> dict:

@@ -14,15 +14,11 @@ tests/test_grading_pipeline.py.
 
 from __future__ import annotations
 
-from pathlib import Path
 
-import nbformat
 
 import attacks  # tests/submissions/attacks.py: attack code shared by every bank
-from entry import Submission  # tests/submissions/entry.py: one bank entry, every bank
+from entry import Submission, model_answers  # tests/submissions/entry.py: one bank entry, every bank
 
-SOURCE = Path(__file__).resolve().parents[3] / "solutions" / "ps3" / "ps3.ipynb"
-MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
 
 BANK: dict[str, Submission] = {}
@@ -32,18 +28,7 @@ def add(name: str, **kwargs) -> None:
     BANK[name] = Submission(**kwargs)
 
 
-def _model_answers() -> dict[str, str]:
-    nb = nbformat.read(SOURCE, as_version=4)
-    answers = {}
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution") and cell.cell_type == "code":
-            answers[meta["grade_id"]] = "\n".join(
-                line for line in cell.source.splitlines() if line.strip() not in MARKERS)
-    return answers
-
-
-MODEL = _model_answers()
+MODEL = model_answers("ps3")
 
 
 def patched(grade_id: str, old: str, new: str) -> str:

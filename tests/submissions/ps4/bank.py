@@ -15,28 +15,16 @@ Built by tests/submissions/build.py; graded by tests/test_grading_pipeline.py.
 
 from __future__ import annotations
 
-from pathlib import Path
 
-import nbformat
 
 import attacks  # tests/submissions/attacks.py: attack code shared by every bank
-from entry import Submission  # tests/submissions/entry.py: one bank entry, every bank
+from entry import Submission, model_answers  # tests/submissions/entry.py: one bank entry, every bank
 
 
 BANK: dict[str, Submission] = {}
-SOURCE = Path(__file__).resolve().parents[3] / "solutions" / "ps4" / "ps4.ipynb"
-MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
 
-def _model_answer(grade_id: str) -> str:
-    for cell in nbformat.read(SOURCE, as_version=4).cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
-            return "\n".join(line for line in cell.source.splitlines()
-                             if line.strip() not in MARKERS)
-    raise KeyError(grade_id)
-
-
-MODEL_MLP = _model_answer("answer_mlp")
+MODEL_MLP = model_answers("ps4")["answer_mlp"]
 
 
 def add(name: str, **kwargs) -> None:
