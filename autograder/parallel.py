@@ -344,6 +344,10 @@ def grade_class(client, course: Path, assignment: str, students: list[str], *, d
         recently_dead = {w for w, when in dead.items() if time.monotonic() - when < 30}
         workers = [w for w in client.scheduler_info()["workers"]
                    if w not in busy | refusing | recently_dead]
+        if pending and workers and shipped.status != "finished":
+            # every worker that held the bundle died (scattered data is not recomputable):
+            # send it again to the workers there are now
+            shipped = client.scatter(bundle, broadcast=True)
         while pending and workers:
             student, worker = pending.pop(0), workers.pop(0)
             files = read_folder(course / dirs["submitted"] / student / assignment)
