@@ -18,7 +18,7 @@ export OMP_NUM_THREADS ?= 1
 # Quiet installs: no pip version nag, no progress bars in logs.
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet --quiet
 
-.PHONY: lab test test-fast env env-grader env-dev bench site clean check student-copy
+.PHONY: lab test test-fast env env-grader env-dev bench site clean check student-copy formgrader
 
 env: $(STUDENT)
 env-grader: $(GRADER)
@@ -64,6 +64,12 @@ bench: $(DEV)
 
 site: $(GRADER)
 	$(BIN)/python tools/build_site.py --out site
+
+# Grade by hand: the formgrader of a term folder (tools/new_term.py), each manually graded cell
+# with its section of solutions/psN/rubric.md beside it:  make formgrader COURSE=~/courses/2025-spring
+formgrader: $(GRADER)
+	@test -n "$(COURSE)" || { echo "usage: make formgrader COURSE=<term folder made by tools/new_term.py>"; exit 2; }
+	$(BIN)/python tools/lab.py --formgrader "$(COURSE)"
 
 # Grade your own notebook offline:  make check NB=assignments/ps1/ps1.ipynb
 check: $(GRADER)

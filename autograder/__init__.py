@@ -17,8 +17,13 @@
 - :mod:`autograder.feedback`    ``HiddenCheckFeedback``: feedback with or without the hidden
   checks' details.
 - :mod:`autograder.export`      ``LmsCsvExport``: grades for an LMS, one row per student.
-- :mod:`autograder.parallel`    ``python -m autograder.parallel``: a large class in
-  parallel processes, merged into one gradebook.
+- :mod:`autograder.parallel`    ``python -m autograder.parallel``: a large class graded on a
+  Dask cluster (a local one by default), written into one gradebook.
+- :mod:`autograder.mathjax`     MathJax from the course's own files (feedback pages offline).
+- :mod:`autograder.rubric`      each problem set's ``rubric.md`` split into one section per
+  manually graded cell.
+- :mod:`autograder.formgrader_ui` the instructor's formgrader server extension: offline maths and
+  the rubric beside each manually graded cell (``make formgrader COURSE=...``).
 
 Learners check their own notebook with ``python -m autograder.selfcheck`` (docs/self-study.md);
 instructors read docs/instructor.md.

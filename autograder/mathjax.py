@@ -4,7 +4,8 @@ nbgrader's feedback pages (and nbconvert's) load MathJax 2 from a CDN: offline, 
 instructor sees raw LaTeX. The ``jupyter-server-mathjax`` package (the ``grader`` extra) ships
 MathJax 2; this module copies it next to the pages that need it and writes the ``<script>`` tags
 that load it. ``tools/build_site.py`` uses it for the offline site, :class:`LocalMathJax` for the
-feedback of ``nbgrader generate_feedback``.
+feedback of ``nbgrader generate_feedback``, :mod:`autograder.formgrader_ui` for the formgrader's
+grading pages (there the MathJax that ``jupyter-server-mathjax`` serves).
 """
 
 from __future__ import annotations
@@ -44,6 +45,12 @@ def copy_mathjax(target: Path) -> None:
 def mathjax_head(prefix: str, fallback: str = "") -> str:
     """``<script>`` tags loading MathJax 2 from ``{prefix}mathjax/`` (STIX web fonts it ships).
     With ``fallback`` (a URL), a page whose local copy is missing loads MathJax from there."""
+    return mathjax_tags(f"{prefix}{FOLDER}/MathJax.js", fallback)
+
+
+def mathjax_tags(script: str, fallback: str = "") -> str:
+    """``<script>`` tags loading MathJax 2 from the URL ``script`` (its ``MathJax.js``), in the
+    configuration the package ships; ``fallback`` as for :func:`mathjax_head`."""
     config = {
         "tex2jax": {"inlineMath": [["$", "$"], ["\\(", "\\)"]],
                     "displayMath": [["$$", "$$"], ["\\[", "\\]"]],
@@ -54,7 +61,7 @@ def mathjax_head(prefix: str, fallback: str = "") -> str:
                      "webFont": "STIX-Web", "linebreaks": {"automatic": True}},
     }
     head = (f'<script type="text/x-mathjax-config">MathJax.Hub.Config({json.dumps(config)});'
-            f'</script>\n<script src="{prefix}{FOLDER}/MathJax.js?config={CONFIG}"></script>')
+            f'</script>\n<script src="{script}?config={CONFIG}"></script>')
     if fallback:
         head += ("\n<script>window.MathJax || document.write('<script src=\"" + fallback +
                  "\"><\\/script>');</script>")

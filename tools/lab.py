@@ -3,9 +3,14 @@
     python tools/lab.py                # instructor mode in the full repository, student mode in a copy
     python tools/lab.py --student      # student mode anywhere (what a student copy does)
     python tools/lab.py --sync-only    # student mode: bring the work folder up to date, start nothing
+    python tools/lab.py --formgrader COURSE   # instructor: the formgrader of a course folder
 
 Instructor mode (the repository, where ``solutions/`` exists) opens the repository as it is, with
-every nbgrader panel.
+every nbgrader panel, and the course's formgrader extension (``autograder.formgrader_ui``, on
+for this server only): the grading page typesets formulas with the installed MathJax (no CDN)
+and shows each manually graded cell's section of ``solutions/<ps>/rubric.md`` beside it.
+``--formgrader COURSE`` (``make formgrader COURSE=...``) starts the same server in a course
+folder (a term folder made by ``tools/new_term.py``) and opens its formgrader.
 
 Student mode (a student copy, made by ``make student-copy``):
 
@@ -49,6 +54,7 @@ HIDDEN_LAB_PLUGINS = (
     "@jupyter/nbgrader:assignment-list",
     "@jupyter/nbgrader:menu",
 )
+FORMGRADER_EXTENSION = "autograder.formgrader_ui"  # enabled on the command line, instructor mode
 DISABLED_SERVER_EXTENSIONS = (
     "nbgrader.server_extensions.formgrader",
     "nbgrader.server_extensions.course_list",
@@ -124,23 +130,55 @@ def student_environment(root: Path = ROOT, environ=None) -> dict:
     return env
 
 
-def lab_command(root: Path, student: bool, extra=()) -> list[str]:
+def lab_command(root: Path, student: bool, extra=(), formgrader_course: Path | None = None) -> list[str]:
+    """The ``jupyter lab`` command: student mode in ``root/work``; instructor mode in ``root``
+    or, with ``formgrader_course``, in that course folder with its formgrader open."""
     jupyter = [sys.executable, "-m", "jupyter", "lab"]
     allow_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
-    where = root / WORK if student else root
-    return [*jupyter, *allow_root, f"--ServerApp.root_dir={where}",
-            "--LabApp.default_url=/lab/tree/lectures", *extra]
+    if student:
+        return [*jupyter, *allow_root, f"--ServerApp.root_dir={root / WORK}",
+                "--LabApp.default_url=/lab/tree/lectures", *extra]
+    where, url = (root, "/lab/tree/lectures") if formgrader_course is None else (
+        formgrader_course, "/formgrader")
+    return [*jupyter, *allow_root, f"--ServerApp.root_dir={where}", f"--LabApp.default_url={url}",
+            f"--ServerApp.jpserver_extensions={FORMGRADER_EXTENSION}=True", *extra]
+
+
+def instructor_environment(environ=None) -> dict:
+    """The environment's ``bin`` first on PATH: nbgrader runs ``alembic`` as a program."""
+    env = dict(os.environ if environ is None else environ)
+    env["PATH"] = os.pathsep.join(filter(None, [str(Path(sys.executable).parent), env.get("PATH")]))
+    return env
+
+
+def course_folder(path: str) -> Path:
+    """A folder with an ``nbgrader_config.py`` (SystemExit naming the problem otherwise)."""
+    folder = Path(path).expanduser().resolve()
+    if not (folder / "nbgrader_config.py").is_file():
+        raise SystemExit(f"{folder} is not a course folder (it has no nbgrader_config.py); make one "
+                         "with: python tools/new_term.py FOLDER")
+    return folder
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--student", action="store_true", help="student mode even in the repository")
     parser.add_argument("--sync-only", action="store_true", help="update work/ and exit")
+    parser.add_argument("--formgrader", metavar="COURSE",
+                        help="instructor: open the formgrader of this course folder")
     args, extra = parser.parse_known_args(argv)
+    if args.formgrader:
+        course = course_folder(args.formgrader)
+        print(f"Formgrader of {course}: each manually graded cell shows its rubric section; "
+              "formulas typeset offline.", flush=True)
+        # cwd = the course: the formgrader reads its nbgrader_config.py and gradebook there
+        return subprocess.call(lab_command(ROOT, False, extra, formgrader_course=course), cwd=course,
+                               env=instructor_environment())
     student = args.student or args.sync_only or is_student_copy()
     if not student:
-        print("Instructor mode: the whole repository, every nbgrader panel.", flush=True)
-        return subprocess.call(lab_command(ROOT, False, extra))
+        print("Instructor mode: the whole repository, every nbgrader panel; the formgrader shows "
+              "each cell's rubric.", flush=True)
+        return subprocess.call(lab_command(ROOT, False, extra), cwd=ROOT, env=instructor_environment())
     fresh = not (ROOT / WORK / MANIFEST).exists()
     events = sync_work_folder(ROOT)
     print(f"Student mode: your notebooks are in {WORK}/ ({'copied just now' if fresh else 'up to date'}); "

@@ -75,7 +75,7 @@ Put {bin} on PATH first (nbgrader runs `alembic`).
   nbgrader generate_assignment ps1                   # assignments/ps1: give it to students
   nbgrader zip_collect ps1                           # downloaded/ps1/archive/*.zip -> submitted/
   python -m autograder.parallel ps1            # or: nbgrader autograde ps1
-  nbgrader formgrader                                # or Formgrader in JupyterLab: grade by hand
+  python {repo}/tools/lab.py --formgrader .   # grade by hand, each cell's rubric beside it
   nbgrader generate_feedback ps1                     # feedback/<student>/ps1/ps1.html
   nbgrader export --exporter=autograder.export.LmsCsvExport --to grades-lms.csv
   nbgrader generate_solution ps1                     # after the deadline: solution/ps1
