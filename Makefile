@@ -42,6 +42,7 @@ $(GRADER): pyproject.toml | $(BIN)/python
 $(DEV): pyproject.toml | $(BIN)/python
 	@echo "Installing the course with the test tools (.[dev]): a few minutes the first time..."
 	@$(PIP) install -e '.[dev]'
+	@HUB_NODE_PREFIX=$(VENV)/node bash .ci/install-hub.sh  # JupyterHub's proxy (npm), for tests/test_hub.py
 	@touch $@ $(GRADER) $(STUDENT)
 
 # Instructor mode in this repository (every nbgrader panel); student mode in a student copy:

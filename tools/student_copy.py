@@ -50,6 +50,9 @@ EXCLUDED = {
     "tests/test_parallel_grading.py",
     "tests/nbgrader_course.py",
     "tests/test_browser.py",  # validates the model answers (solutions/) in JupyterLab
+    "tests/test_hub.py",  # a real hub (root): the banks, tools/new_term.py and deploy/
+    "tests/test_formgrader_ui.py",  # the instructor's formgrader: grades a bank submission
+    "tests/test_rubric.py",  # reads solutions/<ps>/rubric.md
     "benchmarks/grading_throughput.py",  # grades the banks
     "benchmarks/results",
     "tools/student_copy.py",  # instructor tools
