@@ -10,11 +10,16 @@ all 203,530 parameters in one flat vector, and Rosenbrock in 10^5 dimensions), d
   ``torch.autograd.grad`` of ``grad . v`` with ``create_graph=True``) and JAX on the CPU
   (``jax.jvp`` of ``jax.grad``: forward-over-reverse, eager, and jit-compiled as an extra column).
 
-Every time is the median over interleaved repeats of the per-call time; every ratio divides by
-the time of the plain NumPy f in the same run.  All the libraries agree on H v to 1e-9 relative
-(checked before timing).  Targets: mlpkit's H v <= 10 f and no slower than autograd's.
-A library that is not installed is skipped (the "bench" extra installs them).
+Every time is the minimum over interleaved repeats of the per-call CPU time of the process (the
+machine may be shared; see ``reverse_cost.CLOCK``); every ratio divides by the time of the plain
+NumPy f in the same run; the page faults per call and the load average are printed with them.
+All the libraries agree on H v to 1e-9 relative (checked before timing). Targets (issue 16):
+mlpkit's H v <= 10 f and no slower than autograd's, with glibc's default allocator
+(``--keep-freed-memory``: the same with the tuning of reverse_cost.py, reported separately). A library
+that is not installed is skipped (the "bench" extra installs them).
 Run:  .venv/bin/python benchmarks/hvp_cost.py
+Before and after a change of the engine, gradient and H v in one run, alternating fresh
+processes of the two revisions:  .venv/bin/python benchmarks/hvp_cost.py --against HEAD
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reverse_cost  # noqa: E402
-from reverse_cost import keep_freed_memory, make_mlp_loss, make_rosenbrock  # noqa: E402
+from reverse_cost import (FAULTS, against, keep_freed_memory, load_average,  # noqa: E402
+                          make_mlp_loss, make_rosenbrock)
 
 from mlpkit import reverse, second_order  # noqa: E402
 
@@ -117,8 +123,8 @@ def candidates_for(f, f_autograd, f_torch, f_jax, v):
 
 
 def main():
-    tuned = "--default-malloc" not in sys.argv[1:] and keep_freed_memory()
-    print(f"allocator: glibc {'keeping freed memory' if tuned else 'default'}")
+    tuned = "--keep-freed-memory" in sys.argv[1:] and keep_freed_memory()
+    print(f"allocator: glibc {'keeping freed memory' if tuned else 'default'}; {load_average()}")
     if torch is not None:
         torch.set_num_threads(1)
     if jax is not None:
@@ -148,10 +154,12 @@ def main():
                 assert error < 1e-9, (name, label, error)
         t = reverse_cost.measure(cands, x)
         results[name] = {label: t[label] / t["f"] for label in t}
-        print(f"\n{name}: f = {1e3 * t['f']:.3f} ms; time / time(f):")
+        print(f"\n{name}: f = {1e3 * t['f']:.3f} ms ({FAULTS['f']:.0f} page faults per call); "
+              "time / time(f), page faults per call:")
         for label in t:
             if label != "f":
-                print(f"  {label:22} {1e3 * t[label]:9.3f} ms {t[label] / t['f']:7.2f}")
+                print(f"  {label:22} {1e3 * t[label]:9.3f} ms {t[label] / t['f']:7.2f} "
+                      f"{FAULTS[label]:9.0f}")
     summary = []
     for name, key in (("MLP 784-256-10", "mlp"), ("Rosenbrock 1e5", "rosenbrock")):
         r = results[name]
@@ -159,8 +167,12 @@ def main():
         summary += [f"{key}_{label.replace(' ', '_')}={r[label]:.2f}"
                     for label in ("autograd", "torch", "jax eager", "jax jit") if label in r]
     print("targets: mlpkit hvp (forward-over-reverse) <= 10 f and <= autograd's")
+    print(f"after the measurements: {load_average()}")
     print("RESULT " + " ".join(summary))
 
 
 if __name__ == "__main__":
-    main()
+    if "--against" in sys.argv:
+        against(sys.argv[sys.argv.index("--against") + 1], script=__file__, runs=2)
+    else:
+        main()

@@ -51,7 +51,7 @@ from mlpkit._checks import check_callable, check_same_shape, check_scalar_output
 from mlpkit.nesting import Box, apply, as_input, new_level, primal, top_box
 from mlpkit.rules import (ARRAY_FUNCTIONS, JVP_ALL_MOVING, JVP_RULES, LINEAR, LINEAR_ALL, UFUNC_PRIMITIVES,
                           VALUE_ONLY, _einsum, _getitem, _is_basic, _matmul, _max, _min,
-                          _pow, _prod, _solve, _where, supported_names)
+                          _pow, _prod, _solve, _where, evaluate, supported_names)
 
 __all__ = ["Dual", "TANGENT_RULES", "derivative", "jvp", "gradient", "jacobian"]
 
@@ -127,10 +127,10 @@ def _apply_at(level, primitive, args, kwargs):
             else:
                 values.append(arg)
                 tangents.append(None)
-    value = primitive(*values, **kwargs)
+    value = evaluate(primitive, values, kwargs)
     rule = JVP_RULES[primitive]
     if rule is LINEAR:
-        tangent = primitive(tangents[0], *values[1:], **kwargs)
+        tangent = evaluate(primitive, (tangents[0], *values[1:]), kwargs)
     elif rule is LINEAR_ALL:
         tangent = primitive(*(_zeros(v) if t is None else t for v, t in zip(values, tangents)),
                             **kwargs)

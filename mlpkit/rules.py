@@ -44,6 +44,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from mlpkit import _buffers
 from mlpkit.nesting import Box, apply, primal
 
 # --- primitives that are not ufuncs: fixed signatures, so the rules can rely on them ---------
@@ -132,12 +133,40 @@ def _scatter_add(g, shape, index):
     """zeros(shape) with g added at ``index`` (repeated indices add up): the VJP of x[index]."""
     if isinstance(g, Box):  # deeper nesting: let the box trace it
         return apply(_scatter_add, (g, shape, index))
-    out = np.zeros(shape)
+    out = _buffers.empty(shape)  # a reused buffer (why: see mlpkit._buffers)
+    span = _leading_slice(index, shape)
+    if span:  # x[a:b]: zero only the rest (one pass over the memory fewer)
+        out[:span[0]] = 0.0
+        out[span[1]:] = 0.0
+        out[index] = g
+        return out
+    out.fill(0.0)
     if _is_basic(index):
         out[index] = g
     else:
         np.add.at(out, index, g)  # x[[0, 0]] has derivative 2: add each repeat
     return out
+
+
+def _leading_slice(index, shape):
+    """(start, stop) if ``index`` is a slice of step 1 along the first axis, else None."""
+    if type(index) is slice and index.step in (None, 1) and shape:
+        start, stop, _ = index.indices(shape[0])
+        return (start, stop) if start <= stop else None
+    return None
+
+
+def evaluate(primitive, values, kwargs):
+    """``primitive(*values, **kwargs)`` on the values of one level (both engines run primitives
+    through here); a large plain result of an elementwise ufunc or a matrix product goes into a
+    reused buffer (why: fresh memory costs page faults, see :mod:`mlpkit._buffers`)."""
+    if type(primitive) is np.ufunc and not kwargs:
+        return _buffers.apply_ufunc(primitive, *values)
+    if primitive is _pow and type(values[1]) in (int, float) and values[1] == 2:
+        return _buffers.apply_ufunc(np.square, values[0])  # what NumPy computes for x**2
+    if primitive is _matmul and np.ndim(values[0]) == 2 and np.ndim(values[1]) == 2:
+        return _buffers.matmul(*values)
+    return primitive(*values, **kwargs)
 
 
 # --- helpers used by the rules ----------------------------------------------------------------
@@ -167,7 +196,13 @@ def _scale(g, c):
     u = _uniform(g)
     if u is not None and np.isscalar(c):
         return np.broadcast_to(u * c, g.shape)
-    return g * c
+    return _reused(np.multiply, g, c)
+
+
+def _reused(ufunc, *operands):
+    """``ufunc(*operands)``; a large plain result goes into a reused buffer (:mod:`mlpkit._buffers`
+    says why: fresh memory costs page faults).  Traced operands are traced as usual."""
+    return _buffers.apply_ufunc(ufunc, *operands)
 
 
 def _scaled(fresh, c):
@@ -184,6 +219,17 @@ def _times(g, fresh):
         fresh *= g
         return fresh
     return g * fresh
+
+
+def _one_minus_square(a):
+    """1 - a**2; for a plain array, in one reused buffer (the slope of tanh, the activation of the
+    course's networks: why reuse, see :func:`_reused`)."""
+    if isinstance(a, Box):
+        return 1.0 - a**2
+    out = _reused(np.square, a)
+    if type(out) is not np.ndarray:  # a 0-d a gives a NumPy number
+        return 1.0 - out
+    return np.subtract(1.0, out, out=out)
 
 
 def _spread(g, x, axis, keepdims):
@@ -246,26 +292,33 @@ def _as_matrices(g, a, b):
 
 def _matmul_d_a(g, ans, a, b):  # Y = A B  =>  dL/dA = G B^T
     g2, _, b2 = _as_matrices(g, a, b)
-    return np.reshape(g2 @ b2.T, np.shape(a))
+    return np.reshape(_reused_matmul(g2, np.transpose(b2)), np.shape(a))
 
 
 def _matmul_d_b(g, ans, a, b):  # dL/dB = A^T G
     g2, a2, _ = _as_matrices(g, a, b)
-    return np.reshape(a2.T @ g2, np.shape(b))
+    return np.reshape(_reused_matmul(np.transpose(a2), g2), np.shape(b))
+
+
+def _reused_matmul(a, b):
+    """a @ b, a large plain result in a reused buffer (as :func:`_reused`)."""
+    return _buffers.matmul(a, b)
 
 
 def _matmul_traced(a, b):
-    return apply(_matmul, (a, b))
+    if isinstance(a, Box) or isinstance(b, Box):
+        return apply(_matmul, (a, b))
+    return evaluate(_matmul, (a, b), {})  # plain: a large product goes into a reused buffer
 
 
 def _power_d_base(g, ans, x, y):
     if np.isscalar(y) and y == 2:  # the common x**2: one operation fewer
         u = _uniform(g)
         if u is not None and np.shape(x) == g.shape:  # g repeats one number
-            return x * (2.0 * u)
+            return _reused(np.multiply, x, 2.0 * u)
         if isinstance(x, Box) and not isinstance(g, Box):
             return x * (2.0 * g)  # traced x: scale the plain g first, an operation fewer
-        return _times(g, 2.0 * x)
+        return _times(g, _reused(np.multiply, x, 2.0))
     return g * y * x ** (y - 1)
 
 
@@ -281,7 +334,7 @@ def _power_jvp_base(dx, ans, x, y):
     """dz = y x^(y-1) dx; an infinite derivative (x = 0, y < 1) that dx moves raises."""
     if np.isscalar(y):
         if y == 2:
-            return _scaled(x * dx, 2.0)
+            return _scaled(_reused(np.multiply, x, dx), 2.0)
         if y == 0:
             return 0.0 * dx  # x ** 0 = 1 does not move
         if y == 1:
@@ -353,7 +406,7 @@ SLOPES = {
     np.sin: lambda x, ans: np.cos(x),
     np.cos: lambda x, ans: -np.sin(x),
     np.tan: lambda x, ans: 1.0 + ans**2,
-    np.tanh: lambda x, ans: 1.0 - ans**2,
+    np.tanh: lambda x, ans: _one_minus_square(ans),  # 1 - tanh(x)^2
     np.expm1: lambda x, ans: ans + 1.0,
     np.arctan: lambda x, ans: 1.0 / (1.0 + x**2),
     np.sinh: lambda x, ans: np.cosh(x),
@@ -367,7 +420,7 @@ SLOPES = {
 
 
 def _tangent_from_slope(slope):
-    return (lambda dx, ans, x: dx * slope(x, ans),)
+    return (lambda dx, ans, x: _times(dx, slope(x, ans)),)
 
 
 def _adjoint_from_slope(slope):
@@ -515,10 +568,11 @@ JVP_RULES = {
     np.log1p: (lambda dx, ans, x: dx / (1.0 + x),),
     np.sqrt: (_sqrt_jvp,),
     np.absolute: (lambda dx, ans, x: dx * np.sign(x),),  # sign(0) = 0, a subgradient
-    np.square: (lambda dx, ans, x: _scaled(x * dx, 2.0),),
+    np.square: (lambda dx, ans, x: _scaled(_reused(np.multiply, x, dx), 2.0),),
     np.add: (lambda dx, ans, x, y: dx, lambda dy, ans, x, y: dy),
-    np.subtract: (lambda dx, ans, x, y: dx, lambda dy, ans, x, y: -dy),
-    np.multiply: (lambda dx, ans, x, y: dx * y, lambda dy, ans, x, y: x * dy),
+    np.subtract: (lambda dx, ans, x, y: dx, lambda dy, ans, x, y: _reused(np.negative, dy)),
+    np.multiply: (lambda dx, ans, x, y: _reused(np.multiply, dx, y),  # dx * y
+                  lambda dy, ans, x, y: _reused(np.multiply, x, dy)),  # x * dy
     np.divide: (lambda dx, ans, x, y: dx / y, lambda dy, ans, x, y: -(dy * ans) / y),
     np.power: (_power_jvp_base, _power_jvp_exponent),
     _pow: (_power_jvp_base, _power_jvp_exponent),
@@ -559,8 +613,8 @@ JVP_RULES = {
 # When every argument moves, these give the tangent in fewer operations than the sum of the
 # rules above: d(x + y) = dx + dy in one addition.
 JVP_ALL_MOVING = {
-    np.add: lambda dx, dy, ans, x, y: dx + dy,
-    np.subtract: lambda dx, dy, ans, x, y: dx - dy,
+    np.add: lambda dx, dy, ans, x, y: _reused(np.add, dx, dy),  # dx + dy
+    np.subtract: lambda dx, dy, ans, x, y: _reused(np.subtract, dx, dy),  # dx - dy
     _scatter_into: lambda dt, dg, ans, total, g, index: apply(_scatter_into, (dt, dg, index)),
 }
 

@@ -61,7 +61,7 @@ def hvp(f, x, v, mode: str = "forward-over-reverse"):
     """
     check_callable(f)
     _check_mode(mode)
-    x, v = as_input(x, "x"), as_input(v, "v")
+    x, v = as_input(x, "x", copy=False), as_input(v, "v", copy=False)  # only read, never returned
     check_same_shape(np.shape(x), np.shape(v), "hvp: x and the vector v")
     return plain_result(_hvp(f, x, v, mode))
 

@@ -33,10 +33,12 @@ from mlpkit.reverse.scalar import Var
 __all__ = ["Var", "Node", "TapeSize", "derivative", "gradient", "jacobian", "tape_size", "vjp"]
 
 
-def _record(f, x):
-    """Check the inputs, run f once on a traced x; return (x, tape, output, output value)."""
+def _record(f, x, copy=True):
+    """Check the inputs, run f once on a traced x; return (x, tape, output, output value).
+
+    ``copy=False``: x is not copied (the caller returns nothing that could be x itself)."""
     check_callable(f)
-    x = as_input(x)
+    x = as_input(x, copy=copy)
     tape, out = trace(f, x)
     value = out.value if isinstance(out, Node) and out.tape is tape else out
     if not isinstance(value, Box):
@@ -51,7 +53,7 @@ def gradient(f, x):
     number).  Costs about one extra evaluation of f, whatever the size of x.  Nests: ``f`` may
     itself differentiate (a Hessian-vector product is a gradient of a gradient).
     """
-    x, tape, out, value = _record(f, x)
+    x, tape, out, value = _record(f, x, copy=False)  # the sweep only reads x
     check_scalar_output(value)
     grad = backward(tape, out, np.ones(np.shape(value)), release=True)  # one sweep
     return plain_result(grad)
