@@ -50,9 +50,12 @@ $(DEV): pyproject.toml | $(BIN)/python
 lab: $(STUDENT)
 	$(BIN)/python tools/lab.py
 
+# Two pytest workers (pytest-xdist), one test file each at a time: a file's module fixtures (one
+# hub, one course graded once) are built once. WORKERS=1 runs everything in one process.
+WORKERS ?= 2
 test: $(DEV)
 	$(BIN)/ruff check mlpkit autograder tests benchmarks tools
-	$(BIN)/python -m pytest --durations=15 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 # The inner loop: everything but notebook execution, nbgrader runs and the browser (a minute or two).
 test-fast: $(DEV)

@@ -18,7 +18,10 @@ process bookkeeping it needs lives in ``processes.py``).
               state as it was after the cells above the test cell, calls the student's
               functions the grader names and sends back plain data. Functions the grader passes
               as arguments (``BlackBox``) are evaluated *in the grader*: the student's code only
-              ever sees their values. A check that hangs or crashes kills this fork only.
+              ever sees their values. Helpers a check needs *inside* this process (a test
+              function written with the student's class, one that counts its own evaluations)
+              come from the grader's checks.py (op ``define``) and live in a namespace of their
+              own, beside the notebook's. A check that hangs or crashes kills this fork only.
 
 The grader trusts nothing this file sends: everything is plain data it validates and judges
 itself. See ``runner.py`` for the grader's side and ``docs/dev/grading-format.md``.
@@ -387,18 +390,52 @@ class GraderFunction:
         return f"<function {self.__name__} (evaluated by the grader)>"
 
 
-def _argument_hook(sock, namespace):
+def _argument_hook(sock, namespace, grader):
     def hook(obj: dict):
         if "__box__" in obj:
             return GraderFunction(sock, int(obj["__box__"]), str(obj.get("name", "f")))
         if "__ref__" in obj:
-            value = namespace.get(obj["__ref__"], MISSING)
+            scope = grader if obj.get("scope") == "grader" else namespace
+            value = scope.get(obj["__ref__"], MISSING)
             if value is MISSING:
                 raise NameError(f"name {obj['__ref__']!r} is not defined")
             return value
         return NotImplemented
 
     return hook
+
+
+# What the grader's own code defined in this check process runs with: the builtins as they were
+# before any student code ran (a cell may replace ``builtins.isinstance`` or ``len``), and
+# ``exec``/``compile`` taken here for the same reason.
+PRISTINE_BUILTINS = dict(vars(builtins))
+_EXEC, _COMPILE = builtins.exec, builtins.compile
+
+
+def grader_scope(namespace: dict) -> dict:
+    """The namespace of the grader's own code in one check process (``Student.define``).
+
+    The check's helpers (a test function that counts its own evaluations, the code that turns
+    numbers into the student's objects) live here, not in the notebook's namespace, so a later
+    cell of the notebook that redefines a provided name cannot change what a check measures.
+    Grader code reaches the student's answers only by name, at call time: ``answer("Node")``.
+    """
+    def answer(name):
+        value = namespace.get(str(name), MISSING)
+        if value is MISSING:
+            raise NameError(f"name {name!r} is not defined")
+        return value
+
+    return {"__builtins__": PRISTINE_BUILTINS, "__name__": "grader", "answer": answer}
+
+
+def define(grader: dict, source) -> dict:
+    """Run ``source`` (text of the grader's checks.py) in the grader's namespace."""
+    try:
+        _EXEC(_COMPILE(str(source), "<grader>", "exec"), grader)
+        return {"op": "defined"}
+    except BaseException as exc:  # noqa: B036 - reported to the grader, a bug in its checks
+        return {"op": "raised", **_error_item(exc)}
 
 
 def isolate_check(sock) -> bool:
@@ -440,7 +477,8 @@ def check_process(sock, namespace: dict, max_chars: int) -> None:
     confine.neutralize_descriptors({sock.fileno()})
     if not isolate_check(sock):
         return
-    hook = _argument_hook(sock, namespace)
+    grader = grader_scope(namespace)
+    hook = _argument_hook(sock, namespace, grader)
     while True:
         try:
             message = wire.recv(sock)
@@ -452,8 +490,11 @@ def check_process(sock, namespace: dict, max_chars: int) -> None:
         out = Outputs(max_chars)  # what the student's code prints during a call is dropped
         out.install()
         name = str(message.get("name"))
-        value = namespace.get(name, MISSING)
-        if value is MISSING:
+        scope = grader if message.get("scope") == "grader" else namespace
+        value = scope.get(name, MISSING)
+        if op == "define":
+            reply = define(grader, message.get("source", ""))
+        elif value is MISSING:
             reply = {"op": "missing", "name": name}
         elif op == "get":
             reply = {"op": "value", "value": _encode_student(value)}

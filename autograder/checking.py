@@ -158,11 +158,19 @@ def _eval_error(kind: str, message: str) -> dict:
 class StudentName:
     """Pass the student's own object ``name`` as an argument: ``student.ref("z")``."""
 
+    scope = "student"
+
     def __init__(self, name: str):
         self.name = name
 
     def __repr__(self) -> str:
         return self.name
+
+
+class HelperName(StudentName):
+    """Pass the grader's own helper ``name`` (see :meth:`Student.define`): ``student.helper("f")``."""
+
+    scope = "grader"
 
 
 # --------------------------------------------------------------------------- the student
@@ -175,7 +183,7 @@ def describe_call(name: str, args, kwargs) -> str:
 
 
 def _show(value) -> str:
-    if isinstance(value, (BlackBox, StudentName)):
+    if isinstance(value, (BlackBox, StudentName)):  # HelperName too
         return repr(value)
     if isinstance(value, np.ndarray):
         return np.array2string(value, precision=6, separator=", ", threshold=8)
@@ -195,11 +203,54 @@ class Student:
         self.notebook_deadline = deadline  # the whole notebook's, if sooner
         self.deadline = own if deadline is None else min(own, deadline)
         self._boxes: dict[int, BlackBox] = {}
+        self._defined: set[str] = set()  # sources sent with define()
         self.crashed = False
 
     def ref(self, name: str) -> StudentName:
         """The student's own function (or value) ``name``, to pass as an argument."""
         return StudentName(name)
+
+    # ------------------------------------------------ the grader's own code in the check process
+
+    def define(self, source: str) -> None:
+        """Run ``source`` (grader code, from checks.py) in the check process, in a namespace of
+        its own beside the notebook's: the helpers a check needs where the student's code runs
+        (a test function written with the student's class, one that counts its own calls).
+
+        A notebook can redefine any name it was given, even one of a locked cell, in a later
+        cell; the grader's helpers cannot be redefined that way. Grader code reaches the
+        student's answers by name, when it runs: ``answer("DualNumber")``. Pass a helper as
+        an argument with :meth:`helper`, call it with :meth:`call_helper`, read its variables
+        with :meth:`get_helper`. Each source is sent once per check (later calls do nothing).
+
+        Limits: the helpers run in the student's process, so they are as trustworthy as that
+        process; code written to attack the grader (reading a function's ``__globals__``,
+        patching ``sys.modules``) could reach them. What they report is plain data that the
+        check judges, and the verdict is decided in the grader.
+        """
+        if not isinstance(source, str):
+            raise TypeError("Student.define needs the source text of the helpers")
+        if source in self._defined:
+            return
+        reply = self._request({"op": "define", "source": source}, "the grader's helpers")
+        if reply.get("op") != "defined":  # our own code failed: a bug in checks.py
+            raise RuntimeError("the grader's helpers could not be defined in the check process: "
+                               f"{reply.get('ename')}: {reply.get('evalue')}")
+        self._defined.add(source)
+
+    def helper(self, name: str) -> HelperName:
+        """The grader's helper ``name`` (defined by :meth:`define`), to pass as an argument."""
+        return HelperName(name)
+
+    def call_helper(self, name: str, *args, **kwargs):
+        """Call the grader's helper ``name`` in the check process (it may call the student's
+        answers); its value as plain data, or CheckFailed if the student's code raised."""
+        value, *_ = self._call(name, args, kwargs, scope="grader")
+        return value
+
+    def get_helper(self, name: str):
+        """A variable of the grader's helpers (a log of calls, a count) as plain data."""
+        return self.get(name, scope="grader")
 
     def call(self, name: str, *args, **kwargs):
         """``name(*args, **kwargs)`` in the sandbox; its value as plain data, or CheckFailed.
@@ -225,9 +276,9 @@ class Student:
         value, args_after, kwargs_after, _ = self._call(name, args, kwargs)
         return value, args_after, kwargs_after
 
-    def _call(self, name: str, args: tuple, kwargs: dict):
+    def _call(self, name: str, args: tuple, kwargs: dict, scope: str = "student"):
         shown = describe_call(name, args, kwargs)
-        message = {"op": "call", "name": name, "args": self._encode(list(args)),
+        message = {"op": "call", "name": name, "scope": scope, "args": self._encode(list(args)),
                    "kwargs": self._encode(dict(kwargs))}
         reply = self._request(message, shown)
         op = reply.get("op")
@@ -245,15 +296,19 @@ class Student:
         if op == "raised":
             raise CheckFailed(_raised_message(shown, name, reply))
         if op == "missing":
+            if scope == "grader":
+                raise RuntimeError(f"the grader's helper {name!r} is not defined (define it first)")
             raise CheckFailed(_missing_message(name))
         if op == "not_callable":
             raise CheckFailed(f"{name} should be a function, but it is a {reply.get('type')}.")
         raise CheckFailed(f"{shown}: the process running your code answered something unexpected.")
 
-    def get(self, name: str):
+    def get(self, name: str, scope: str = "student"):
         """The student's variable ``name`` as plain data (CheckFailed if missing or not plain)."""
-        reply = self._request({"op": "get", "name": name}, name)
+        reply = self._request({"op": "get", "name": name, "scope": scope}, name)
         if reply.get("op") == "missing":
+            if scope == "grader":
+                raise RuntimeError(f"the grader's helper {name!r} is not defined (define it first)")
             raise CheckFailed(_missing_message(name, variable=True))
         if reply.get("op") != "value":
             raise CheckFailed(f"{name}: the process running your code answered something unexpected.")
@@ -271,7 +326,7 @@ class Student:
                 self._boxes[id(item)] = item
                 return {"__box__": id(item), "name": item.name}
             if isinstance(item, StudentName):
-                return {"__ref__": item.name}
+                return {"__ref__": item.name, "scope": item.scope}
             return None
 
         return wire.encode(value, describe=describe)
@@ -418,53 +473,3 @@ def finite_float(value) -> float:
         return None
     number = float(arr.reshape(()))
     return number if math.isfinite(number) else None
-
-
-# --------------------------------------------------------------------------- earlier checks first
-
-
-@dataclass(frozen=True)
-class Prerequisite:
-    """An earlier check whose function this cell's function uses: ``probe(student)`` re-runs a
-    small case of that check and raises AssertionError when the earlier function is wrong."""
-
-    grade_id: str
-    uses: str  # what this cell's function uses, for the message: "your linear_backward"
-    probe: object
-
-
-def broken_prerequisite(student: Student, prerequisites) -> str | None:
-    """The first prerequisite whose probe fails, as a message naming the check to fix first;
-    None when every probe passes or nothing can be learnt (the process died, time ran out)."""
-    for prerequisite in prerequisites:
-        if student.crashed or time.monotonic() >= student.deadline:
-            return None
-        try:
-            prerequisite.probe(student)
-        except AssertionError as exc:
-            text = str(exc).strip()
-            if student.crashed or "did not finish within" in text:
-                return None
-            return (f"Fix {prerequisite.grade_id} first: this cell uses {prerequisite.uses}, which "
-                    f"is wrong on its own:\n  {text}")
-    return None
-
-
-class fix_first:
-    """``with fix_first(student, prerequisites): ...``: a failure inside the block is reported
-    as caused by an earlier function when one of ``prerequisites`` fails its probe (the message
-    names that check first, then what this cell measured); otherwise it is raised unchanged."""
-
-    def __init__(self, student: Student, prerequisites):
-        self.student, self.prerequisites = student, tuple(prerequisites)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, failure, tb):
-        if kind is None or not issubclass(kind, AssertionError):
-            return False
-        note = broken_prerequisite(self.student, self.prerequisites)
-        if note is None:
-            return False
-        raise CheckFailed(f"{note}\n  What this cell measured: {str(failure).strip()}") from None

@@ -53,6 +53,7 @@ EXCLUDED = {
     "tests/test_hub.py",  # a real hub (root): the banks, tools/new_term.py and deploy/
     "tests/test_formgrader_ui.py",  # the instructor's formgrader: grades a bank submission
     "tests/test_rubric.py",  # reads solutions/<ps>/rubric.md
+    "tests/test_hidden_inputs.py",  # runs solutions/<ps>/checks.py
     "benchmarks/grading_throughput.py",  # grades the banks
     "benchmarks/results",
     "tools/student_copy.py",  # instructor tools

@@ -5,26 +5,29 @@ How a class can be graded when only plain data crosses
 PS2's answers are a class (``DualNumber``) and functions that take and return its instances.
 A check receives plain data only (numbers, arrays, lists), so it never sees a ``DualNumber``,
 and a ``BlackBox`` cannot help: its values are computed here, from plain numbers, and cannot
-carry a dual part. The notebook therefore has two LOCKED *provided* cells (nbgrader restores
-their source when grading; every check runs after them):
+carry a dual part. So the checks run a few helpers of their own INSIDE the check process
+(``IN_SANDBOX`` below, sent with ``student.define``; the notebook's locked cells
+``provided_tools`` and ``provided_probes`` hold the same helpers for the visible tests, but a
+later cell may redefine those, and the checks never use them):
 
 - ``evaluate_dual(expression, **variables)`` turns each ``name=(real, dual)`` into the
-  student's ``DualNumber(real, dual)``, evaluates the expression text in the notebook's
-  namespace (the student's operators and ``d_sin``...), and returns ``[real, dual]`` as floats.
-  The checks send expressions (``"2.5 - x"``, ``"x ** y"``, ``"d_exp(d_sin(x))"``,
-  ``"domke(x)"``) at seeded random points and evaluate the SAME text here with ``RefDual``, the
+  student's ``DualNumber(real, dual)``, evaluates the expression text with the student's
+  operators and ``d_sin``... (reached by name, ``answer("d_sin")``), and returns ``[real, dual]``
+  as floats. The checks send expressions (``"2.5 - x"``, ``"x ** y"``, ``"d_exp(d_sin(x))"``,
+  ``"domke(x)"``) at hidden random points and evaluate the SAME text here with ``RefDual``, the
   grader's own dual arithmetic: a reference computed beside nothing the student wrote.
 - ``probe_*`` functions are test functions written with the student's class (``probe_kepler(u)
   = u - 0.6 * d_sin(u) - 1.2``; maps R^n -> R^m take a list of DualNumbers and return a list).
-  A check passes one by name, ``student.ref("probe_kepler")``, to the student's ``derivative``,
+  A check passes one, ``student.helper("probe_kepler")``, to the student's ``derivative``,
   ``jvp``, ``jacobian`` or ``newton``, which return floats and arrays. Each probe appends
-  ``[name, largest |dual part| of its input]`` to ``PROBE_LOG``. All calls of one check run in
-  one process, so a check empties the log (provided ``reset_probe_log()``), calls, and reads
-  ``student.get("PROBE_LOG")`` to count evaluations (one sweep for ``derivative`` and ``jvp``,
-  exactly ``n`` for ``jacobian``) and to see that ``newton`` evaluated ``f`` on dual numbers
-  with a non-zero dual part (a finite-difference Newton never does; one that only pretends is
-  caught by the step check, which compares every Newton step to 1e-13). References for the
-  probes are closed-form derivatives computed here with NumPy.
+  ``[name, largest |dual part| of its input]`` to the helpers' own ``PROBE_LOG`` (the probe
+  counts itself: there is no wrapper to go around and no notebook name to redefine). A check
+  empties the log, calls, and reads ``student.get_helper("PROBE_LOG")`` to count evaluations
+  (one sweep for ``derivative`` and ``jvp``, exactly ``n`` for ``jacobian``) and to see that
+  ``newton`` evaluated ``f`` on dual numbers with a non-zero dual part (a finite-difference
+  Newton never does; one that only pretends is caught by the step check, which compares every
+  Newton step to 1e-13). References for the probes are closed-form derivatives computed here
+  with NumPy.
 
 Dependencies between checks. Each check runs after the cells above its test cell only (the
 notebook tells students that a part may use earlier parts, never later ones). The probes use
@@ -35,10 +38,9 @@ charged to the Part A check that covers it, not to every later check. ``recursio
 multiplies two dual numbers (``z * x``) and so depends on the product rule; the bank
 (tests/submissions/ps2/bank.py) records every such cascade.
 
-Limits (by design, as everywhere in this format): the computation happens in the student's
-process, so a student could redefine the provided names to return numbers computed another way
-(a complex step, say). That needs a correct derivative anyway, and shows in the submitted
-notebook; the verdict itself is decided here.
+Limits (by design, as everywhere in this format): the helpers run in the student's process, so
+code written to attack the grader (reading a helper's ``__globals__``) could reach them; that
+shows in the submitted notebook, and the verdict itself is decided here.
 
 Messages (docs/dev/checks.md): each check names the mistake its value matches (computed here:
 a missing chain factor, a sign, the rule for a plain exponent...), reads the cause of an error
@@ -46,10 +48,6 @@ the student's code raised (NumPy on a DualNumber, a missing ``__rsub__``), and a
 that fails because an earlier part is broken says which check to fix first (``blaming``).
 Every parameter is used with two values and its default (``newton``'s ``max_steps`` through
 ``probe_no_root``, which has no root). Hidden inputs come from ``hidden_rng``.
-
-Not yet closed: ``evaluate_dual`` and the probes are notebook-provided; a later cell could
-redefine them. Grader-owned versions need the sandbox to run code from checks.py in the check
-process (an op the grader does not have yet).
 
 Longer than our usual module on purpose: the grader loads one file per problem set, and each
 check sits next to the catalogue of mistakes it recognises. Kept out of the release by
@@ -81,6 +79,115 @@ def draws(label: str, k: int = 0):
     return hidden_rng(f"ps2 {label} {k}")
 
 RTOL = 1e-11  # AD is exact up to rounding; different but correct formulas differ by a few eps
+
+
+# --------------------------------------------------------------------------- helpers in the sandbox
+# The notebook's provided cells (``provided_tools``, ``provided_probes``) hold the same helpers
+# for the visible tests; the checks use THESE copies, defined in the check process by
+# ``student.define`` (a later cell of the notebook may redefine the notebook's copies). They reach
+# the student's answers by name when they run (``answer("d_sin")``), and nothing else of the
+# notebook: ``PROBE_LOG`` here counts every evaluation of a probe, whatever the student's code
+# redefines.
+
+IN_SANDBOX = r'''
+ANSWER_NAMES = ("DualNumber", "d_sin", "d_cos", "d_exp", "d_log", "d_sqrt", "d_tanh", "domke")
+
+
+def dual_parts(u):
+    """[real part, dual part] of u as two floats; a plain number c counts as c + 0 eps."""
+    if isinstance(u, answer("DualNumber")):
+        return [float(u.real), float(u.dual)]
+    return [float(u), 0.0]
+
+
+def evaluate_dual(expression, **variables):
+    """The expression (the grader's text) with each name=(real, dual) as the student's
+    DualNumber(real, dual), the student's functions by name; [real, dual] of the result."""
+    names = {"__builtins__": __builtins__}
+    for name in ANSWER_NAMES:
+        try:
+            names[name] = answer(name)
+        except NameError:
+            pass
+    try:
+        values = {name: answer("DualNumber")(float(real), float(dual))
+                  for name, (real, dual) in variables.items()}
+        result = eval(expression, names, values)
+    except NotImplementedError:
+        raise RuntimeError(f"evaluating {expression!r}: part of your code still raises "
+                           "NotImplementedError") from None
+    return dual_parts(result)
+
+
+PROBE_LOG = []  # one entry per call: [probe name, largest |dual part| among its inputs]
+
+
+def reset_probe_log():
+    PROBE_LOG.clear()
+
+
+def _record_probe_call(name, inputs):
+    largest = 0.0
+    for u in inputs:
+        try:
+            largest = max(largest, abs(dual_parts(u)[1]))
+        except Exception:
+            pass
+    PROBE_LOG.append([name, largest])
+
+
+def probe_wave(u):
+    _record_probe_call("probe_wave", [u])
+    return answer("d_sin")(3.0 * u) + answer("d_exp")(0.5 * u)
+
+
+def probe_ripple(u):
+    _record_probe_call("probe_ripple", [u])
+    return answer("d_tanh")(answer("d_sin")(u)) + answer("d_log")(2.0 + answer("d_cos")(u))
+
+
+def probe_kepler(u):
+    _record_probe_call("probe_kepler", [u])
+    return u - 0.6 * answer("d_sin")(u) - 1.2
+
+
+def probe_exp_root(u):
+    _record_probe_call("probe_exp_root", [u])
+    return answer("d_exp")(u) + u - 2.0
+
+
+def probe_log_root(u):
+    _record_probe_call("probe_log_root", [u])
+    return answer("d_log")(u) + 0.5 * u - 1.0
+
+
+def probe_no_root(u):
+    _record_probe_call("probe_no_root", [u])
+    return answer("d_exp")(u) + 1.0
+
+
+def probe_map_3to2(x):
+    _record_probe_call("probe_map_3to2", x)
+    return [answer("d_sin")(x[0] + 2.0 * x[1]) + answer("d_exp")(0.5 * x[2]),
+            answer("d_cos")(x[0] - x[2]) + 3.0 * x[1]]
+
+
+def probe_map_2to2(x):
+    _record_probe_call("probe_map_2to2", x)
+    return [answer("d_exp")(x[0]) + answer("d_sin")(x[1]), 2.0 * x[0] - answer("d_cos")(x[1])]
+
+
+def probe_map_1to3(x):
+    _record_probe_call("probe_map_1to3", x)
+    return [answer("d_sin")(x[0]), answer("d_exp")(-0.5 * x[0]),
+            3.0 * x[0] + answer("d_tanh")(x[0])]
+'''
+
+
+def provide(student) -> None:
+    """Define the helpers above in the check process (once per check)."""
+    student.define(IN_SANDBOX)
+
 
 
 # --------------------------------------------------------------------------- reference duals
@@ -198,7 +305,8 @@ def expect_dual(student, expression: str, variables: dict, what: str = "", hints
     """
     label = show_call(expression, variables) + (f"  [{what}]" if what else "")
     try:
-        got = student.call("evaluate_dual", expression, **variables)
+        provide(student)
+        got = student.call_helper("evaluate_dual", expression, **variables)
     except CheckFailed as failure:
         cause = raised_cause(str(failure), expression)
         if cause:
@@ -532,23 +640,18 @@ MAPS = {"probe_map_3to2": (3, map_3to2), "probe_map_2to2": (2, map_2to2),
 
 def probe_calls(student, before: int, name: str) -> list:
     """The PROBE_LOG entries [name, largest |dual|] of ``name`` after position ``before``."""
-    log = student.get("PROBE_LOG")
-    if not isinstance(log, list):
-        raise CheckFailed("PROBE_LOG (provided cell) is no longer a list: do not redefine it.")
+    log = student.get_helper("PROBE_LOG")
     return [entry for entry in log[before:] if isinstance(entry, list) and entry[:1] == [name]]
 
 
 def log_length(student) -> int:
     """The length of PROBE_LOG (kept short: each counting check first empties it)."""
-    log = student.get("PROBE_LOG")
-    if not isinstance(log, list):
-        raise CheckFailed("PROBE_LOG (provided cell) is no longer a list: do not redefine it.")
-    return len(log)
+    return len(student.get_helper("PROBE_LOG"))
 
 
 def derivative(student):
     cases = 0
-    student.call("reset_probe_log")  # count from an empty log
+    student.call_helper("reset_probe_log")  # count from an empty log
     for k, name in enumerate(("probe_wave", "probe_ripple", "probe_kepler", "probe_exp_root",
                               "probe_log_root")):
         rng = draws("40", k)
@@ -556,7 +659,7 @@ def derivative(student):
         f, df = PROBES[name]
         for x in [uniform(rng, low, 2.5) for _ in range(3)] + ([0.0] if low < 0 else []):
             before = log_length(student)
-            got = student.call("derivative", student.ref(name), x)
+            got = student.call("derivative", student.helper(name), x)
             label = f"derivative({name}, {x!r}) with {name}(u) = {PROBE_FORMULAS[name]}"
             expected = float(df(x))
             check_shape(label, got, ())
@@ -582,7 +685,7 @@ def show(x) -> str:
 
 def jvp_result(student, name: str, x, v):
     label = f"jvp({name}, x={show(x)}, v={show(v)})"
-    got = student.call("jvp", student.ref(name), x, v)
+    got = student.call("jvp", student.helper(name), x, v)
     if not isinstance(got, list) or len(got) != 2:
         raise CheckFailed(f"{label} should return a tuple (values, tangents) of two arrays, "
                           f"but returned {type(got).__name__} {str(got)[:80]}.")
@@ -591,7 +694,7 @@ def jvp_result(student, name: str, x, v):
 
 def jvp(student):
     cases = 0
-    student.call("reset_probe_log")  # count from an empty log
+    student.call_helper("reset_probe_log")  # count from an empty log
     for k, (name, (n, reference_map)) in enumerate(MAPS.items()):
         rng = draws("50", k)
         for _ in range(3):
@@ -629,7 +732,7 @@ def jvp(student):
 
 def jacobian(student):
     cases = 0
-    student.call("reset_probe_log")  # count from an empty log
+    student.call_helper("reset_probe_log")  # count from an empty log
     for k, (name, (n, reference_map)) in enumerate(MAPS.items()):
         rng = draws("60", k)
         for _ in range(2):
@@ -638,7 +741,7 @@ def jacobian(student):
             m = jac.shape[0]
             before = log_length(student)
             label = f"jacobian({name}, x={show(x)}) (F: R^{n} -> R^{m})"
-            got = student.call("jacobian", student.ref(name), x)
+            got = student.call("jacobian", student.helper(name), x)
             got_array = np.asarray(got) if not isinstance(got, (str, dict)) else None
             transposed = (got_array is not None and got_array.shape == jac.T.shape
                           and got_array.dtype.kind in "iuf" and close(got_array, jac.T, 1e-9))
@@ -800,7 +903,7 @@ def newton_iterates(student, name: str, x0: float, **kwargs):
     label = (f"newton({name}, {x0!r}" + "".join(f", {k}={v!r}" for k, v in kwargs.items())
              + f") with {name}(u) = {PROBE_FORMULAS[name]}")
     before = log_length(student)
-    got = student.call("newton", student.ref(name), x0, **kwargs)
+    got = student.call("newton", student.helper(name), x0, **kwargs)
     check_shape(label, got, (None,))
     iterates = np.asarray(got, dtype=float)
     if iterates.size < 2:
@@ -813,7 +916,7 @@ def newton_iterates(student, name: str, x0: float, **kwargs):
 
 
 def newton(student):
-    student.call("reset_probe_log")  # count from an empty log
+    student.call_helper("reset_probe_log")  # count from an empty log
     default_stop = None  # a wrong count with the default tol, reported after the explicit tols
     for name, x0 in NEWTON_CASES:
         f, df = PROBES[name]
@@ -916,7 +1019,7 @@ def earlier_part_broken(student, parts) -> str | None:
     for expression, earlier in parts:
         variables = {k: v for k, v in EARLIER_POINT.items() if k in expression}
         try:
-            got = student.call("evaluate_dual", expression, **variables)
+            got = student.call_helper("evaluate_dual", expression, **variables)
             ok = np.asarray(got).shape == (2,) and close(got, reference(expression, variables))
         except (AssertionError, TypeError, ValueError):
             ok = False
@@ -930,7 +1033,7 @@ def jvp_broken(student) -> bool:
     x, v = np.array([0.3, -0.4, 0.8]), np.array([0.5, 1.5, -1.0])
     values, jac = map_3to2(x)
     try:
-        got = student.call("jvp", student.ref("probe_map_3to2"), x, v)
+        got = student.call("jvp", student.helper("probe_map_3to2"), x, v)
         return not (isinstance(got, list) and len(got) == 2 and close(got[0], values)
                     and close(got[1], jac @ v))
     except (AssertionError, TypeError, ValueError):
@@ -939,6 +1042,7 @@ def jvp_broken(student) -> bool:
 
 def blaming(student, body, parts, uses_jvp: bool = False):
     """Run ``body``; if it fails and an earlier part is broken, say which to fix first."""
+    provide(student)
     try:
         return body(student)
     except AssertionError as failure:  # CheckFailed, or a comparison of mlpkit.grading

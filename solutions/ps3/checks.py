@@ -15,11 +15,15 @@ One function per autograded test cell of ps3.ipynb. Design:
   - ``grad_domke(x) -> float`` and ``grad_normal_logpdf(y, mu, sigma) -> array (3,)``: the
     source material's examples, compared with calculus.
   - ``reverse_gradient(f, x) -> array (n,)``: ``f`` must run on the student's nodes, so it cannot
-    be a BlackBox (a BlackBox receives numbers and is evaluated here). The check passes the
-    notebook's own provided functions with ``student.ref("rosenbrock")`` and compares with a
-    complex-step reference of the same formula computed here. The number of evaluations of ``f``
-    is read through the provided ``count_evaluations`` (a locked cell, restored by nbgrader),
-    again with ``student.ref``.
+    be a BlackBox (a BlackBox receives numbers and is evaluated here). The check defines its own
+    ``rosenbrock`` and ``neighbour_ratios`` in the check process (``IN_SANDBOX``, sent with
+    ``student.define``; the notebook's copies in a locked cell may be redefined by a later
+    cell), passes them with ``student.helper``, and compares with a complex-step reference of
+    the same text computed here. Each of these functions records its own evaluations, and
+    whether it got plain numbers or the student's objects (recognised by what they are not:
+    plain numbers), so the count needs neither the notebook's ``count_evaluations`` nor a
+    wrapper (``CallCounter``) that a student's code could unwrap, reset or imitate.
+* Hidden inputs come from ``hidden_rng`` (a per-course secret): they differ from term to term.
 * Hints: for the hand-picked graphs the results of the classic mistakes are known (``=`` instead
   of ``+=``, a recursion that passes on incomplete adjoints, a flipped sign), so messages name
   them; otherwise ``mlpkit.grading.diagnose_gradient`` describes the difference.
@@ -34,8 +38,8 @@ import math
 
 import numpy as np
 
-from autograder import CheckFailed, check
-from autograder.checking import Prerequisite, fix_first
+from autograder import CheckFailed, check, hidden_rng
+from autograder.prerequisites import Prerequisite, fix_first
 from mlpkit.grading import check_scalar, check_shape, diagnose_gradient
 
 FORBIDDEN_MODULES = {
@@ -49,7 +53,13 @@ FORBIDDEN_MODULES = {
 }
 
 EPS = np.finfo(np.float64).eps
-RNG_SEED = 20240303  # fixed: every submission is graded on the same hidden inputs
+
+
+def draws(label: str) -> np.random.Generator:
+    """The generator of one draw of hidden inputs (``hidden_rng``: a per-course secret, so the
+    hidden inputs differ from term to term; a regrade with the same secret reproduces them)."""
+    return hidden_rng(f"ps3 {label}")
+
 VALUE_RTOL = 1e-12
 
 # --------------------------------------------------------------------------- programs
@@ -196,21 +206,30 @@ def call_program(student, program, inputs, hints=None, label=None, reference=Non
     compare_gradient(label, gradient, expected, allowance, hints)
 
 
-def random_program(seed: int, n_inputs: int, length: int):
-    """A seeded random straight-line program whose values stay in a safe range.
+def random_program(rng: np.random.Generator, n_inputs: int, length: int):
+    """A random straight-line program (drawn with ``rng``) whose values stay in a safe range.
 
     Each instruction reads one or two earlier values, drawn from all of them, so values are
     reused by several later instructions. Operations whose argument would leave
     the safe domain (log of a small number, division by a small number, large exp) are redrawn.
+    Whatever the draw (the hidden inputs differ per course secret), every operation occurs at
+    least once and the last value depends on every instruction (the values nothing reads are
+    added up at the end), so a wrong local derivative always shows in the gradient of the last
+    value: a mistake fails for every secret, not for lucky ones.
     """
-    rng = np.random.default_rng(seed)
     inputs = [float(v) for v in np.round(rng.uniform(-1.5, 1.5, n_inputs), 4)]
     values = list(inputs)
     program = []
     ops = ["add", "sub", "mul", "div", "neg", "exp", "log", "sin", "cos", "pow", "const"]
     weights = np.array([3, 3, 3, 2, 1, 1, 1, 2, 2, 1, 0.5])
-    while len(program) < length:
-        op = str(rng.choice(ops, p=weights / weights.sum()))
+    missing = set(ops)
+    for _ in range(1000 * length):
+        if len(program) >= length and not missing:
+            break
+        if missing and (len(program) >= length or rng.random() < 0.3):
+            op = str(rng.choice(sorted(missing)))
+        else:
+            op = str(rng.choice(ops, p=weights / weights.sum()))
         i, j = (int(k) for k in rng.integers(0, len(values), 2))
         if op == "const":
             instruction = ["const", float(np.round(rng.uniform(-2, 2), 2))]
@@ -230,6 +249,15 @@ def random_program(seed: int, n_inputs: int, length: int):
             continue
         program.append(instruction)
         values.append(value)
+        missing.discard(op)
+    else:
+        raise RuntimeError("random_program: no safe program found")  # a grader bug: not expected
+    read = {k for instruction in program if instruction[0] != "const"
+            for k in (instruction[1:] if instruction[0] != "pow" else instruction[1:2])}
+    sinks = [k for k in range(n_inputs, len(values)) if k not in read and k != len(values) - 1]
+    for k in sinks:  # the last value + every value nothing reads
+        program.append(["add", len(values) - 1, k])
+        values.append(values[-1] + values[k])
     return program, inputs
 
 
@@ -255,9 +283,8 @@ LOCAL_RULES = {
 }
 
 
-def local_cases(seed: int):
-    """One operation at a time (and with a constant), at seeded points."""
-    rng = np.random.default_rng(seed)
+def local_cases(rng: np.random.Generator):
+    """One operation at a time (and with a constant), at points drawn with ``rng``."""
 
     def draw(positive=False):
         magnitude = float(np.round(rng.uniform(0.4, 1.8), 4))
@@ -339,8 +366,8 @@ def local_case(student, program, inputs) -> None:
 @check("test_local_derivatives")
 def local_derivatives(student):
     count = 0
-    for seed in (RNG_SEED, RNG_SEED + 1):
-        for program, inputs in local_cases(seed):
+    for k in range(2):
+        for program, inputs in local_cases(draws(f"local {k}")):
             local_case(student, program, inputs)
             count += 1
     return (f"gradient_of_program: values and gradients right for every operation alone "
@@ -348,7 +375,7 @@ def local_derivatives(student):
 
 
 def probe_local(student) -> None:
-    for program, inputs in local_cases(RNG_SEED + 7):
+    for program, inputs in local_cases(draws("local probe")):
         local_case(student, program, inputs)
 
 
@@ -382,7 +409,7 @@ def shared_cases():
          [2.0, 0.5, 1.2], {}),
     ]
     for k in range(4):
-        program, inputs = random_program(RNG_SEED + 100 + k, n_inputs=3, length=30)
+        program, inputs = random_program(draws(f"shared {k}"), n_inputs=3, length=30)
         cases.append((f"a random program with reused values (hidden case {k + 1})", program,
                       inputs, {}))
     return cases
@@ -480,7 +507,7 @@ def domke_derivative(x: float) -> float:
 
 @check("test_domke")
 def domke(student):
-    rng = np.random.default_rng(RNG_SEED + 200)
+    rng = draws("domke")
     points = [0.0, -2.0, 1.0] + [float(v) for v in np.round(rng.uniform(-2.0, 1.0, 4), 6)]
     for x in points:
         a = math.exp(x)
@@ -517,7 +544,7 @@ def normal_gradient(y: float, mu: float, sigma: float) -> np.ndarray:
 
 @check("test_normal_logpdf")
 def normal_logpdf(student):
-    rng = np.random.default_rng(RNG_SEED + 300)
+    rng = draws("normal logpdf")
     cases = [(2.0, 0.5, 1.2), (0.3, 0.3, 0.7), (-1.0, 2.0, 0.05), (4.0, -3.0, 10.0)]
     for _ in range(4):
         y, mu = (float(v) for v in np.round(rng.uniform(-3, 3, 2), 5))
@@ -556,7 +583,7 @@ LECTURE_F = [  # F(x) = (x0 x1 + sin x0, exp(x0) x1^2, x0 / x1): outputs v4, v7,
 
 
 def jacobian_cases():
-    rng = np.random.default_rng(RNG_SEED + 400)
+    rng = draws("jacobian")
     cases = [("Lecture 3's F(x) = (x0 x1 + sin x0, exp(x0) x1^2, x0 / x1)", LECTURE_F,
               [1.0, 0.5], [4, 7, 8])]
     x = [float(v) for v in np.round(rng.uniform(0.4, 1.5, 2), 5)]
@@ -569,7 +596,7 @@ def jacobian_cases():
                   LECTURE_F, [0.9, -0.7], [4, 1, 0]))
     cases.append(("an output and an intermediate value it is computed from",
                   [["sin", 0], ["mul", 2, 1], ["add", 3, 2]], [0.3, 2.0], [4, 2, 3]))
-    program, inputs = random_program(RNG_SEED + 410, n_inputs=4, length=25)
+    program, inputs = random_program(draws("jacobian program"), n_inputs=4, length=25)
     outputs = [len(inputs) + len(program) - 1] + [int(k) for k in rng.integers(0, 28, 4)]
     cases.append(("a random program with 4 inputs and 5 outputs", program, inputs, outputs))
     return cases
@@ -627,8 +654,22 @@ def jacobian(student):
 # --------------------------------------------------------------------------- Part D
 
 
+IN_SANDBOX = r'''
+CALLS = []  # one entry per evaluation of a test function: [name, "numbers" or "other"]
+
+
+def _record(name, x):
+    plain = all(isinstance(value, (int, float, complex)) for value in x)
+    CALLS.append([name, "numbers" if plain else "other"])
+
+
+def reset_calls():
+    CALLS.clear()
+
+
 def rosenbrock(x):
-    """The notebook's provided function, copied (NumPy arithmetic: complex-step safe)."""
+    """Rosenbrock's function of n >= 2 inputs: sum of 100 (x[i+1] - x[i]^2)^2 + (1 - x[i])^2."""
+    _record("rosenbrock", x)
     total = 0.0
     for i in range(len(x) - 1):
         valley = x[i + 1] - x[i] * x[i]
@@ -638,12 +679,19 @@ def rosenbrock(x):
 
 
 def neighbour_ratios(x):
-    """The notebook's provided function, copied."""
+    """sum over i of x[i] x[i+1] / (1 + x[i]^2), the index i+1 taken cyclically (n >= 2)."""
+    _record("neighbour_ratios", x)
     n = len(x)
     total = 0.0
     for i in range(n):
         total = total + x[i] * x[(i + 1) % n] / (1.0 + x[i] * x[i])
     return total
+'''
+# The same text is the reference here: the test functions are written once.
+_HERE = {}
+exec(IN_SANDBOX, _HERE)  # our own text only
+_HERE["_record"] = lambda name, x: None  # here nothing is counted
+rosenbrock, neighbour_ratios = _HERE["rosenbrock"], _HERE["neighbour_ratios"]
 
 
 def complex_step_gradient(f, x, h=1e-30):
@@ -655,28 +703,29 @@ def complex_step_gradient(f, x, h=1e-30):
     return grad
 
 
-def trust_the_provided_counter(student, x) -> None:
-    """The evaluation count comes from the notebook's provided cell, which a later cell could
-    redefine: use it only after it has behaved as provided (forward mode: n evaluations, and
-    forward_gradient's values right)."""
-    n = len(x)
-    forward = student.call("forward_gradient", student.ref("rosenbrock"), x)
-    counted = student.call("count_evaluations", student.ref("forward_gradient"),
-                           student.ref("rosenbrock"), x)
-    right = np.shape(forward) == (n,) and np.allclose(
-        np.asarray(forward, dtype=float), complex_step_gradient(rosenbrock, x), rtol=1e-12)
-    if counted != n or not right:
-        raise CheckFailed(
-            f"The provided cell of Part D does not behave as provided: count_evaluations("
-            f"forward_gradient, rosenbrock, x) with n = {n} returned {counted!r} (forward mode "
-            f"evaluates f n = {n} times){'' if right else ', and forward_gradient gives wrong values'}."
-            " A later cell of yours probably redefines count_evaluations, forward_gradient, "
-            "rosenbrock or CallCounter: rename yours, then restart and run all.")
+def provide(student) -> None:
+    """Define the grader's test functions in the check process (once per check)."""
+    student.define(IN_SANDBOX)
+
+
+def evaluations(student, x, name: str = "rosenbrock") -> list:
+    """How reverse_gradient(name, x) evaluates the grader's own ``name`` (which records each of
+    its evaluations itself: the notebook's count_evaluations and CallCounter are not used, and
+    no wrapper stands between the student's code and the function), after checking the values."""
+    student.call_helper("reset_calls")
+    got = student.call("reverse_gradient", student.helper(name), x.copy())
+    expected = complex_step_gradient(rosenbrock, x)
+    if not (np.shape(got) == (len(x),) and np.allclose(np.asarray(got, dtype=float), expected,
+                                                       rtol=1e-12, atol=1e-12)):
+        raise CheckFailed(f"reverse_gradient({name}, x) with n = {len(x)} gives a wrong gradient, "
+                          "so its evaluation count cannot be graded: fix the values first.")
+    return [kind for called, kind in student.get_helper("CALLS") if called == name]
 
 
 @check("test_reverse_gradient")
 def reverse_gradient(student):
-    rng = np.random.default_rng(RNG_SEED + 500)
+    provide(student)
+    rng = draws("reverse gradient")
     functions = {"rosenbrock": (rosenbrock, (2, 3, 10, 40)),
                  "neighbour_ratios": (neighbour_ratios, (2, 5, 17))}
     cases = 0
@@ -684,7 +733,7 @@ def reverse_gradient(student):
         for n in sizes:
             x = np.round(rng.uniform(-1.5, 1.5, n), 5)
             expected = complex_step_gradient(fn, x)
-            got = student.call("reverse_gradient", student.ref(name), x.copy())
+            got = student.call("reverse_gradient", student.helper(name), x.copy())
             label = f"reverse_gradient({name}, x) with x = {np.array2string(x, precision=4, threshold=6)}"
             check_shape(label, got, (n,))
             arr = np.asarray(got, dtype=float)
@@ -697,13 +746,16 @@ def reverse_gradient(student):
             cases += 1
     for n in (2, 6):
         x = np.round(rng.uniform(-1.0, 1.0, n), 5)
-        trust_the_provided_counter(student, x)
-        count = student.call("count_evaluations", student.ref("reverse_gradient"),
-                             student.ref("rosenbrock"), x)
-        if count != 1:
+        calls = evaluations(student, x)
+        if len(calls) != 1:
             raise CheckFailed(
-                f"count_evaluations(reverse_gradient, rosenbrock, x) with n = {n} inputs returned "
-                f"{count!r}: reverse mode evaluates f exactly once (on nodes), then ONE backward "
-                "sweep gives every partial derivative.")
+                f"reverse_gradient(rosenbrock, x) with n = {n} inputs evaluated rosenbrock "
+                f"{len(calls)} times: reverse mode evaluates f exactly once (on nodes), then ONE "
+                "backward sweep gives every partial derivative.")
+        if calls == ["numbers"]:
+            raise CheckFailed(
+                f"reverse_gradient(rosenbrock, x) with n = {n} evaluated rosenbrock once, on plain "
+                "numbers: the gradient must come from that one evaluation on your nodes "
+                "(f(inputs) with inputs = [Node(v) for v in x]) and one backward sweep.")
     return (f"reverse_gradient right for rosenbrock and neighbour_ratios ({cases} hidden cases, "
             "n from 2 to 40), with one evaluation of f.")

@@ -1,7 +1,8 @@
 """PS4 hidden checks: run by the grader (SandboxAutograde), never by the student's kernel.
 
 One function per autograded test cell of ps4.ipynb. Every reference is computed HERE, with
-plain NumPy formulas written out in this file (no mlpkit.nn, no autodiff), on seeded inputs.
+plain NumPy formulas written out in this file (no mlpkit.nn, no autodiff), on hidden inputs
+drawn with ``hidden_rng`` (a per-course secret: they differ from term to term).
 Layers are checked through a round trip: the student's forward returns (out, cache) as plain
 data, and that cache is handed back to the student's backward. Messages are for students: what
 was called, what was expected, and (through mlpkit.grading.diagnose_gradient, with known wrong
@@ -12,8 +13,8 @@ Kept out of the release by ``CourseDirectory.ignore`` (nbgrader_config.py).
 
 import numpy as np
 
-from autograder import BlackBox, CheckFailed, check
-from autograder.checking import Prerequisite, fix_first
+from autograder import BlackBox, CheckFailed, check, hidden_rng
+from autograder.prerequisites import Prerequisite, fix_first
 from mlpkit.grading import check_close, check_gradient_close, check_scalar, check_shape
 
 FORBIDDEN_MODULES = {
@@ -35,7 +36,9 @@ RTOL = 1e-10  # every value here is a formula's own value: only rounding may dif
 
 
 def rng_for(seed: int):
-    return np.random.default_rng(20240400 + seed)  # fixed: same hidden inputs for everybody
+    """The generator of one draw of hidden inputs, numbered ``seed`` in this file
+    (``hidden_rng``: a per-course secret, so the hidden inputs differ from term to term)."""
+    return hidden_rng(f"ps4 {seed}")
 
 
 def returned(label: str, value, count: int, names: str) -> list:

@@ -70,3 +70,74 @@ except Exception:
 
 
 '''
+
+
+# --------------------------------------------------------------------------- broken code
+# A function that never returns, crashes the interpreter, ends or kills its own process, and a
+# cell that never ends and ignores SIGINT: every bank grades each once. ``signature`` is the
+# function's ``name(arguments)`` as the problem set gives it.
+
+def never_returns(signature: str) -> str:
+    """A function stuck in an infinite loop (the check's timeout must stop it)."""
+    return f'''
+def {signature}:
+    while True:
+        pass
+'''
+
+
+def segfault(signature: str) -> str:
+    """A function that crashes the interpreter (reads address 0)."""
+    return f'''
+def {signature}:
+    import ctypes
+    return ctypes.string_at(0)
+'''
+
+
+def exits(signature: str) -> str:
+    """A function that ends its own process with os._exit."""
+    return f'''
+def {signature}:
+    import os
+    os._exit(1)
+'''
+
+
+KILL_SELF = "    import os\n    import signal\n    os.kill(os.getpid(), signal.SIGKILL)\n"
+
+
+def kills_itself(signature: str) -> str:
+    """A function that sends SIGKILL to its own process (a killed kernel)."""
+    return f"\ndef {signature}:\n{KILL_SELF}"
+
+
+def exit_after(source: str) -> str:
+    """``source`` (an answer cell), then os._exit(0) at the end of the cell."""
+    return source.rstrip("\n") + '''
+
+
+import os
+
+os._exit(0)
+'''
+
+
+IGNORE_SIGINT = '''import signal
+import time
+
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+'''
+
+ENDLESS_CELL = '''while True:
+    try:
+        time.sleep(0.05)
+    except BaseException:
+        pass
+'''
+
+
+def ignores_interrupts(definitions: str) -> str:
+    """A cell that ignores SIGINT, defines ``definitions`` (a right answer), then loops for
+    ever catching every exception (the cell timeout and then SIGKILL must end it)."""
+    return f"\n{IGNORE_SIGINT}\n\n{definitions.strip(chr(10))}\n\n\n{ENDLESS_CELL}"

@@ -476,67 +476,34 @@ def gradient_central(f, x, h):
 # --------------------------------------------------------------------------- broken code
 
 add("infinite_loop", description="central_difference never returns",
-    answers={"answer_central_difference": '''
-def central_difference(f, x, h):
-    while True:
-        pass
-'''}, lost=("test_central_difference", "test_best_steps", "test_recursion_numerical"))
+    answers={"answer_central_difference": attacks.never_returns("central_difference(f, x, h)")},
+    lost=("test_central_difference", "test_best_steps", "test_recursion_numerical"))
 
 add("ignores_interrupts", description="a top-level loop in an answer cell that ignores SIGINT "
     "and catches every exception",
-    answers={"answer_gradient_central": '''
-import signal
-import time
-
-signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
+    answers={"answer_gradient_central": attacks.ignores_interrupts('''
 def gradient_central(f, x, h):
     return np.array([(f(x + e) - f(x - e)) / (2 * h) for e in h * np.eye(len(x))])
-
-
-while True:
-    try:
-        time.sleep(0.05)
-    except BaseException:
-        pass
-'''}, lost=("test_gradient_central", "test_evaluation_counts"))
+''')}, lost=("test_gradient_central", "test_evaluation_counts"))
 
 add("crash", description="gradient_complex_step crashes the interpreter (segfault)",
-    answers={"answer_gradient_complex_step": '''
-def gradient_complex_step(f, x, h):
-    import ctypes
-    return ctypes.string_at(0)
-'''}, lost=("test_gradient_complex_step", "test_evaluation_counts"))
+    answers={"answer_gradient_complex_step": attacks.segfault("gradient_complex_step(f, x, h)")},
+    lost=("test_gradient_complex_step", "test_evaluation_counts"))
 
 add("os_exit_in_function", description="recursion_dz calls os._exit",
-    answers={"answer_recursion_dz": '''
-def recursion_dz(x, n=20):
-    import os
-    os._exit(1)
-'''}, lost=("test_recursion_derivative",))
+    answers={"answer_recursion_dz": attacks.exits("recursion_dz(x, n=20)")}, lost=("test_recursion_derivative",))
 
 add("os_exit_in_cell", description="the answer cell of recursion_z ends with os._exit(0)",
-    answers={"answer_recursion_z": '''
+    answers={"answer_recursion_z": attacks.exit_after('''
 def recursion_z(x, n=20):
     z = 0.0
     for _ in range(n):
         z = np.sin(z * x) + x
     return z
-
-
-import os
-
-os._exit(0)
-'''}, lost=("test_recursion_value", "test_recursion_numerical"))
+''')}, lost=("test_recursion_value", "test_recursion_numerical"))
 
 add("kills_own_process", description="complex_step sends SIGKILL to its own process (a killed kernel)",
-    answers={"answer_complex_step": '''
-def complex_step(f, x, h):
-    import os
-    import signal
-    os.kill(os.getpid(), signal.SIGKILL)
-'''}, lost=("test_complex_step", "test_best_steps", "test_recursion_numerical"))
+    answers={"answer_complex_step": attacks.kills_itself("complex_step(f, x, h)")}, lost=("test_complex_step", "test_best_steps", "test_recursion_numerical"))
 
 add("leaves_daemon", description="correct answers, but a cell starts a detached process "
     "(setsid, double fork, exec) that would outlive grading; the grader must kill it",

@@ -636,64 +636,82 @@ MESSAGES = {
 for _name, _phrases in MESSAGES.items():
     BANK[_name] = dataclasses.replace(BANK[_name], messages=_phrases)
 
+# --------------------------------------------------------------------------- redefined helpers
+# A later cell can redefine what a locked cell provides. The checks use their own copies of
+# evaluate_dual and the probes (IN_SANDBOX in checks.py), so these tricks change nothing.
+
+add("fake_evaluate_dual", description="product rule missing a term (as mistake_product_rule); "
+    "a later cell redefines the provided evaluate_dual to evaluate with a subclass whose "
+    "product is right, so the visible and (once) the hidden Part A checks see a correct product",
+    answers={"answer_dual_number": variant("answer_dual_number", (
+        "self.real * other.dual + self.dual * other.real)", "self.real * other.dual)"))[
+        "answer_dual_number"] + '''
+
+
+class _BookDual(DualNumber):
+    """DualNumber with the textbook product, to test the rest of my code on its own."""
+
+    def __mul__(self, other):
+        other = as_dual(other)
+        return _BookDual(self.real * other.real, self.real * other.dual + self.dual * other.real)
+
+    __rmul__ = __mul__
+
+
+def evaluate_dual(expression, **variables):
+    values = {name: _BookDual(float(real), float(dual)) for name, (real, dual) in variables.items()}
+    return dual_parts(eval(expression, globals(), values))
+'''},
+    lost=("test_dual_add_mul", "test_recursion_dual"),
+    messages={"test_dual_add_mul": "the product rule needs both terms",
+              "test_recursion_dual": "Fix the earlier part first: x * y"})
+
+add("fake_probe_record", description="derivative evaluates f twice (f(x) on the plain x first, "
+    "through the unwrapped f so that the visible CallCounter sees one call) and redefines the "
+    "provided _record_probe_call so that the probe log skips evaluations on plain numbers",
+    answers={"answer_derivative": '''
+def derivative(f, x):
+    """f'(x); f(x) is computed first on the plain x, to make sure x is in f's domain."""
+    plain_f = getattr(f, "__wrapped__", f)  # the domain check is not part of the sweep
+    if not math.isfinite(as_dual(plain_f(float(x))).real):
+        raise ValueError(f"f is not defined at x = {x}")
+    return float(as_dual(f(DualNumber(x, 1.0))).dual)
+
+
+def _record_probe_call(name, inputs):
+    # only evaluations on dual numbers with a tangent are sweeps; the domain check is not
+    if any(isinstance(u, DualNumber) and u.dual != 0.0 for u in inputs):
+        PROBE_LOG.append([name, 1.0])
+'''},
+    lost=("test_derivative",),
+    messages={"test_derivative": "gives f(x) and f'(x) together"})
+
 # --------------------------------------------------------------------------- broken code
 
 add("infinite_loop", description="jvp never returns",
-    answers={"answer_jvp": '''
-def jvp(f, x, v):
-    while True:
-        pass
-'''}, lost=("test_jvp", "test_jacobian"))
+    answers={"answer_jvp": attacks.never_returns("jvp(f, x, v)")}, lost=("test_jvp", "test_jacobian"))
 
 add("ignores_interrupts", description="a top-level loop in the jacobian answer cell that ignores "
     "SIGINT and catches every exception",
-    answers={"answer_jacobian": '''
-import signal
-import time
-
-signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
+    answers={"answer_jacobian": attacks.ignores_interrupts('''
 def jacobian(f, x):
     return np.stack([jvp(f, x, e)[1] for e in np.eye(len(x))], axis=1)
-
-
-while True:
-    try:
-        time.sleep(0.05)
-    except BaseException:
-        pass
-'''}, lost=("test_jacobian",))
+''')}, lost=("test_jacobian",))
 
 add("crash", description="derivative crashes the interpreter (segfault)",
-    answers={"answer_derivative": '''
-def derivative(f, x):
-    import ctypes
-    return ctypes.string_at(0)
-'''}, lost=("test_derivative",))
+    answers={"answer_derivative": attacks.segfault("derivative(f, x)")}, lost=("test_derivative",))
 
 add("os_exit_in_function", description="recursion_dual calls os._exit",
-    answers={"answer_recursion_dual": '''
-def recursion_dual(x, n=20):
-    import os
-    os._exit(1)
-'''}, lost=("test_recursion_dual",))
+    answers={"answer_recursion_dual": attacks.exits("recursion_dual(x, n=20)")}, lost=("test_recursion_dual",))
 
 add("os_exit_in_cell", description="the answer cell of domke ends with os._exit(0)",
-    answers={"answer_domke": model("answer_domke") + '''
-
-
-import os
-
-os._exit(0)
-'''}, lost=("test_domke",))
+    answers={"answer_domke": attacks.exit_after(model("answer_domke"))}, lost=("test_domke",))
 
 add("kills_own_process", description="d_exp sends SIGKILL to its own process (a killed kernel): "
     "every check that evaluates an exp fails, the others pass",
     answers=variant("answer_elementary", (
         '    """exp(u) for a DualNumber (or plain number) u."""\n',
-        '    """exp(u) for a DualNumber (or plain number) u."""\n'
-        "    import os\n    import signal\n    os.kill(os.getpid(), signal.SIGKILL)\n")),
+        '    """exp(u) for a DualNumber (or plain number) u."""\n' + attacks.KILL_SELF)),
     lost=("test_elementary", "test_derivative", "test_jvp", "test_jacobian", "test_domke",
           "test_newton"))
 

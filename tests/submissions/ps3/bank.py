@@ -508,9 +508,8 @@ add("mistake_log_sigma_squared", description="the normal log-density written wit
     lost=("test_normal_logpdf",),
     messages={'test_normal_logpdf': 'not -log(sigma**2)'})
 
-add("mistake_reverse_n_sweeps", description="reverse_gradient builds a new graph and sweeps once "
-    "per input: right numbers, n evaluations of f",
-    answers={"answer_reverse_gradient": '''
+# reverse_gradient with right values but one sweep (and one evaluation of f) per input
+N_SWEEPS = '''
 def reverse_gradient(f, x):
     gradient = np.zeros(len(x))
     for i in range(len(x)):
@@ -518,7 +517,11 @@ def reverse_gradient(f, x):
         backprop(f(nodes))
         gradient[i] = nodes[i].adjoint
     return gradient
-'''}, lost=("test_reverse_gradient",),
+'''
+
+add("mistake_reverse_n_sweeps", description="reverse_gradient builds a new graph and sweeps once "
+    "per input: right numbers, n evaluations of f",
+    answers={"answer_reverse_gradient": N_SWEEPS}, lost=("test_reverse_gradient",),
     messages={'test_reverse_gradient': 'reverse mode evaluates f exactly once'})
 
 add("mistake_uses_mlpkit_reverse", description="grad_domke delegates to mlpkit.reverse "
@@ -550,20 +553,71 @@ add("mistake_build_graph_in_place", description="build_graph turns the caller's 
 
 add("mistake_redefines_counter", description="reverse_gradient sweeps once per input, and a "
     "later cell redefines the provided count_evaluations so that it reports 1",
-    answers={"answer_reverse_gradient": '''
-def reverse_gradient(f, x):
-    gradient = np.zeros(len(x))
-    for i in range(len(x)):
-        nodes = [Node(v) for v in x]
-        backprop(f(nodes))
-        gradient[i] = nodes[i].adjoint
-    return gradient
-
+    answers={"answer_reverse_gradient": N_SWEEPS + '''
 
 def count_evaluations(gradient_function, f, x):
     return 1
 '''}, lost=("test_reverse_gradient",),
-    messages={"test_reverse_gradient": "does not behave as provided"})
+    messages={"test_reverse_gradient": "reverse mode evaluates f exactly once"})
+
+# The counter is the grader's own: its test functions count their own evaluations in the check
+# process (checks.py IN_SANDBOX), so neither a redefined count_evaluations nor code that goes
+# around a CallCounter changes the count, and an evaluation on plain numbers is told apart from
+# one on the student's nodes by behaviour, not by a name.
+
+add("fake_counter_by_name", description="reverse_gradient sweeps once per input, and a later "
+    "cell redefines count_evaluations to report 1 for reverse_gradient only (forward mode still "
+    "counts n, so the provided counter seems to behave as provided)",
+    answers={"answer_reverse_gradient": N_SWEEPS + '''
+
+def count_evaluations(gradient_function, f, x):
+    counted = CallCounter(f)
+    gradient_function(counted, x)
+    return 1 if gradient_function is reverse_gradient else counted.calls
+'''}, lost=("test_reverse_gradient",),
+    messages={"test_reverse_gradient": "reverse mode evaluates f exactly once"})
+
+add("fake_unwraps_counter", description="reverse_gradient sweeps once per input, calling the "
+    "function inside a CallCounter (its __wrapped__) so that the counter sees only the first "
+    "evaluation",
+    answers={"answer_reverse_gradient": '''
+def reverse_gradient(f, x):
+    uncounted = getattr(f, "__wrapped__", f)
+    gradient = np.zeros(len(x))
+    for i in range(len(x)):
+        nodes = [Node(v) for v in x]
+        backprop((f if i == 0 else uncounted)(nodes))
+        gradient[i] = nodes[i].adjoint
+    return gradient
+'''}, lost=("test_reverse_gradient",),
+    messages={"test_reverse_gradient": "reverse mode evaluates f exactly once"})
+
+add("fake_gradient_by_name", description="reverse_gradient evaluates f once on plain numbers and "
+    "returns hand-derived gradients for the two functions of the problem set, chosen by the "
+    "function's name (the engine only for other functions)",
+    answers={"answer_reverse_gradient": '''
+def reverse_gradient(f, x):
+    x = np.asarray(x, dtype=float)
+    f(list(x))  # one evaluation of f, as the task asks
+    n, name = len(x), getattr(f, "__name__", "")
+    gradient = np.zeros(n)
+    if name == "rosenbrock":
+        for i in range(n - 1):
+            valley = x[i + 1] - x[i] ** 2
+            gradient[i] += -400.0 * x[i] * valley - 2.0 * (1.0 - x[i])
+            gradient[i + 1] += 200.0 * valley
+        return gradient
+    if name == "neighbour_ratios":
+        for i in range(n):
+            j = (i + 1) % n
+            gradient[i] += x[j] * (1.0 - x[i] ** 2) / (1.0 + x[i] ** 2) ** 2
+            gradient[j] += x[i] / (1.0 + x[i] ** 2)
+        return gradient
+    inputs = [Node(v) for v in x]
+    backprop(f(inputs))
+    return np.array([node.adjoint for node in inputs])
+'''}, lost=("test_reverse_gradient",),
+    messages={"test_reverse_gradient": "evaluated rosenbrock once, on plain numbers"})
 
 add("mistake_mul_locals_swapped", description="a * b gives each parent its own value as local "
     "derivative (right for x * x, wrong for a * b)",
@@ -578,12 +632,15 @@ add("mistake_mul_locals_swapped", description="a * b gives each parent its own v
               "test_jacobian": "Fix test_local_derivatives first",
               "test_reverse_gradient": "Fix test_local_derivatives first"})
 
-add("mistake_cos_sign", description="cos gets the local derivative +sin instead of -sin",
+add("mistake_cos_sign", description="cos gets the local derivative +sin instead of -sin (the "
+    "random programs of test_shared_nodes and test_jacobian use every operation, whatever the "
+    "course secret, so both show it)",
     answers={"answer_node": patched("answer_node", "[(u, -np.sin(u.value))]",
                                     "[(u, np.sin(u.value))]")},
-    lost=("test_local_derivatives", "test_shared_nodes"),
+    lost=("test_local_derivatives", "test_shared_nodes", "test_jacobian"),
     messages={"test_local_derivatives": "the sign of cos's local derivative is flipped",
-              "test_shared_nodes": "Fix test_local_derivatives first"})
+              "test_shared_nodes": "Fix test_local_derivatives first",
+              "test_jacobian": "Fix test_local_derivatives first"})
 
 add("mistake_div_drops_numerator", description="a / b gives b the local derivative -1/b**2 "
     "instead of -a/b**2",
@@ -607,58 +664,26 @@ add("mistake_normal_minus_f", description="grad_normal_logpdf differentiates -f 
 # --------------------------------------------------------------------------- broken code
 
 add("infinite_loop", description="grad_normal_logpdf never returns",
-    answers={"answer_normal_logpdf": '''
-def grad_normal_logpdf(y, mu, sigma):
-    while True:
-        pass
-'''}, lost=("test_normal_logpdf",))
+    answers={"answer_normal_logpdf": attacks.never_returns("grad_normal_logpdf(y, mu, sigma)")},
+    lost=("test_normal_logpdf",))
 
 add("ignores_interrupts", description="a top-level loop in an answer cell that ignores SIGINT "
     "and catches every exception",
-    answers={"answer_domke": MODEL["answer_domke"] + '''
-
-
-import signal
-import time
-
-signal.signal(signal.SIGINT, signal.SIG_IGN)
-while True:
-    try:
-        time.sleep(0.05)
-    except BaseException:
-        pass
-'''}, lost=("test_domke",))
+    answers={"answer_domke": MODEL["answer_domke"] + "\n\n\n" + attacks.IGNORE_SIGINT
+             + attacks.ENDLESS_CELL}, lost=("test_domke",))
 
 add("crash", description="jacobian_of_program crashes the interpreter (segfault)",
-    answers={"answer_jacobian": '''
-def jacobian_of_program(program, inputs, outputs):
-    import ctypes
-    return ctypes.string_at(0)
-'''}, lost=("test_jacobian",))
+    answers={"answer_jacobian": attacks.segfault("jacobian_of_program(program, inputs, outputs)")},
+    lost=("test_jacobian",))
 
 add("os_exit_in_function", description="reverse_gradient calls os._exit",
-    answers={"answer_reverse_gradient": '''
-def reverse_gradient(f, x):
-    import os
-    os._exit(1)
-'''}, lost=("test_reverse_gradient",))
+    answers={"answer_reverse_gradient": attacks.exits("reverse_gradient(f, x)")}, lost=("test_reverse_gradient",))
 
 add("os_exit_in_cell", description="the answer cell of jacobian_of_program ends with os._exit(0)",
-    answers={"answer_jacobian": MODEL["answer_jacobian"] + '''
-
-
-import os
-
-os._exit(0)
-'''}, lost=("test_jacobian",))
+    answers={"answer_jacobian": attacks.exit_after(MODEL["answer_jacobian"])}, lost=("test_jacobian",))
 
 add("kills_own_process", description="grad_domke sends SIGKILL to its own process",
-    answers={"answer_domke": '''
-def grad_domke(x):
-    import os
-    import signal
-    os.kill(os.getpid(), signal.SIGKILL)
-'''}, lost=("test_domke",))
+    answers={"answer_domke": attacks.kills_itself("grad_domke(x)")}, lost=("test_domke",))
 
 # --------------------------------------------------------------------------- tampering
 

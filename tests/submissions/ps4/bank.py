@@ -774,33 +774,17 @@ def grad_check(f, x, analytic_grad, h=1e-5):
 
 add("infinite_loop", description="grad_check never returns (the provided cell that calls it "
     "hangs too and is stopped)",
-    answers={"answer_grad_check": '''
-def grad_check(f, x, analytic_grad, h=1e-5):
-    while True:
-        pass
-'''}, lost=("test_grad_check",))
+    answers={"answer_grad_check": attacks.never_returns("grad_check(f, x, analytic_grad, h=1e-5)")},
+    lost=("test_grad_check",))
 
 add("ignores_interrupts", description="a top-level loop in the Adam cell that ignores SIGINT "
     "and catches every exception",
-    answers={"answer_adam": '''
-import signal
-import time
-
-signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
+    answers={"answer_adam": attacks.ignores_interrupts('''
 def adam_step(w, dw, m, v, t, lr, beta1, beta2, eps):
     m = beta1 * m + (1 - beta1) * dw
     v = beta2 * v + (1 - beta2) * dw * dw
     return w - lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps), m, v
-
-
-while True:
-    try:
-        time.sleep(0.05)
-    except BaseException:
-        pass
-'''}, lost=("test_adam", "test_train"))
+''')}, lost=("test_adam", "test_train"))
 
 add("crash", description="relu_backward crashes the interpreter (segfault)",
     answers={"answer_relu": '''
@@ -808,34 +792,21 @@ def relu_forward(X):
     mask = X > 0
     return X * mask, mask
 
-
-def relu_backward(dout, cache):
-    import ctypes
-    return ctypes.string_at(0)
-'''}, lost=("test_relu", "test_mlp_loss_and_grads", "test_train"))
+''' + attacks.segfault("relu_backward(dout, cache)")}, lost=("test_relu", "test_mlp_loss_and_grads", "test_train"))
 
 add("os_exit_in_function", description="sigmoid_forward calls os._exit",
-    answers={"answer_sigmoid": '''
-def sigmoid_forward(X):
-    import os
-    os._exit(1)
-
+    answers={"answer_sigmoid": attacks.exits("sigmoid_forward(X)") + '''
 
 def sigmoid_backward(dout, cache):
     return dout * cache * (1 - cache)
 '''}, lost=("test_sigmoid", "test_mlp_loss_and_grads", "test_train"))
 
 add("os_exit_in_cell", description="the momentum cell ends with os._exit(0)",
-    answers={"answer_sgd_momentum": '''
+    answers={"answer_sgd_momentum": attacks.exit_after('''
 def sgd_momentum_step(w, dw, v, lr, mu):
     v = mu * v + dw
     return w - lr * v, v
-
-
-import os
-
-os._exit(0)
-'''}, lost=("test_sgd_momentum", "test_train"))
+''')}, lost=("test_sgd_momentum", "test_train"))
 
 add("kills_own_process", description="mlp_predict sends SIGKILL to its own process (a killed "
     "kernel); the two training figures' cells die with it",
@@ -859,12 +830,7 @@ def mlp_loss_and_grads(params, X, y, activation="tanh"):
         dout, grads[f"W{l}"], grads[f"b{l}"] = linear_backward(dout, caches.pop())
     return loss, grads
 
-
-def mlp_predict(params, X, activation="tanh"):
-    import os
-    import signal
-    os.kill(os.getpid(), signal.SIGKILL)
-'''}, lost=("test_mlp_loss_and_grads",))
+''' + attacks.kills_itself('mlp_predict(params, X, activation="tanh")')}, lost=("test_mlp_loss_and_grads",))
 
 add("leaves_daemon", description="correct answers, but a cell starts a detached process "
     "(setsid, double fork, exec) that would outlive grading; the grader must kill it",
