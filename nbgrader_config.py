@@ -5,7 +5,6 @@ with grader-side checks (solutions/<ps>/checks.py), never inside the student's k
 student code could forge the verdict. See docs/dev/grading-format.md.
 """
 
-import sys
 from pathlib import Path
 
 import nbgrader
@@ -24,7 +23,7 @@ from nbgrader.preprocessors import (
 )
 
 from autograder.feedback import HiddenCheckFeedback
-from autograder.mathjax import TEMPLATES, LocalMathJax
+from autograder.mathjax import TEMPLATES, FeedbackExporter, LocalMathJax
 from autograder.preprocessor import SandboxAutograde
 from autograder.repair import RepairingExporter
 from autograder.sanitize import EscapeStudentMarkup, TrustedCellMetadata
@@ -100,12 +99,13 @@ c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, Hidden
                                     LocalMathJax]
 c.HiddenCheckFeedback.show_details = True
 # Feedback pages typeset formulas offline: MathJax from feedback/mathjax/ (copied there once),
-# through nbgrader's feedback template with that one change (autograder/templates/). Only for the
-# `nbgrader generate_feedback` command: HTMLExporter's settings are global, and the formgrader
-# renders submissions with its own template (its "generate feedback" button keeps the CDN).
-if "generate_feedback" in sys.argv[1:3]:
-    c.HTMLExporter.template_name = "course_feedback"
-    c.HTMLExporter.template_file = "course_feedback.html.j2"
-    c.HTMLExporter.extra_template_basedirs = [
-        str(TEMPLATES), str(Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" /
-                            "templates")]
+# through nbgrader's feedback template with that one change (autograder/templates/), whether
+# `nbgrader generate_feedback` or the formgrader's "Generate Feedback" button writes them. The
+# settings go to GenerateFeedback's own exporter class: HTMLExporter's are global (the
+# formgrader's grading page and other exports read them) and the button resets its template.
+c.GenerateFeedback.exporter_class = FeedbackExporter
+c.FeedbackExporter.template_name = "course_feedback"
+c.FeedbackExporter.template_file = "course_feedback.html.j2"
+c.FeedbackExporter.extra_template_basedirs = [
+    str(TEMPLATES),
+    str(Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates")]

@@ -14,6 +14,8 @@ extension enabled, the page (nbgrader's template with two additions,
 
 Only the grading page's exporter is replaced, in the running server: feedback, exports and every
 nbgrader command keep their own settings, so a rubric can never reach a student's feedback.
+(Feedback, the formgrader's *Generate Feedback* buttons included, loads the term's copy of MathJax
+through its own exporter, :class:`autograder.mathjax.FeedbackExporter`, set in nbgrader_config.py.)
 ``tools/lab.py`` enables the extension in instructor mode (``make lab``, ``make formgrader``):
 ``--ServerApp.jpserver_extensions=autograder.formgrader_ui=True``.
 """

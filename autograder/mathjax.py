@@ -3,9 +3,10 @@
 nbgrader's feedback pages (and nbconvert's) load MathJax 2 from a CDN: offline, a student or an
 instructor sees raw LaTeX. The ``jupyter-server-mathjax`` package (the ``grader`` extra) ships
 MathJax 2; this module copies it next to the pages that need it and writes the ``<script>`` tags
-that load it. ``tools/build_site.py`` uses it for the offline site, :class:`LocalMathJax` for the
-feedback of ``nbgrader generate_feedback``, :mod:`autograder.formgrader_ui` for the formgrader's
-grading pages (there the MathJax that ``jupyter-server-mathjax`` serves).
+that load it. ``tools/build_site.py`` uses it for the offline site, :class:`LocalMathJax` and
+:class:`FeedbackExporter` for the feedback pages (``nbgrader generate_feedback`` and the
+formgrader's "Generate Feedback" button alike), :mod:`autograder.formgrader_ui` for the
+formgrader's grading pages (there the MathJax that ``jupyter-server-mathjax`` serves).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import shutil
 from pathlib import Path
 
+from nbconvert.exporters import HTMLExporter
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
@@ -88,3 +90,16 @@ class LocalMathJax(NbGraderPreprocessor):
         # feedback/<student>/<assignment>/<notebook>.html: the copy is two folders up
         resources["course_mathjax"] = mathjax_head("../../", fallback=self.cdn)
         return nb, resources
+
+
+class FeedbackExporter(HTMLExporter):
+    """The exporter of nbgrader's ``GenerateFeedback`` (``c.GenerateFeedback.exporter_class``).
+
+    nbgrader's feedback is an ``HTMLExporter`` configured through the global ``HTMLExporter``
+    section, which every other HTML export (the formgrader's grading page, ``jupyter
+    nbconvert``) reads too; and the formgrader's "Generate Feedback" button (nbgrader's
+    ``NbGraderAPI.generate_feedback``) sets ``HTMLExporter.template_name = 'feedback'`` in the
+    server. This subclass only gives the feedback exporter a section of its own: settings under
+    ``c.FeedbackExporter`` (the course's template, ``course_feedback``, in nbgrader_config.py)
+    come after ``HTMLExporter``'s in traitlets' order, so they win for feedback, from the command
+    line and from the button, and reach no other exporter."""

@@ -13,8 +13,9 @@ unit ``deploy/jupyterhub.service`` loads it), so this file is used as is, by the
   open the course's formgrader; ``nbgrader-<course>`` holds the students, whose assignment list
   shows the course (nbgrader's JupyterHubAuthPlugin reads these groups);
 - the formgrader is a hub-managed service named after the course, run as the grader account that
-  owns the course folder; JupyterHub's role-based access lets the ``formgrade-<course>`` group,
-  and nobody else, reach it;
+  owns the course folder, with the course's formgrader extension (``autograder.formgrader_ui``:
+  the rubric beside each manually graded cell, formulas typeset without a CDN); JupyterHub's
+  role-based access lets the ``formgrade-<course>`` group, and nobody else, reach it;
 - students' servers load ``deploy/student-config``: only the assignment list and Validate (no
   formgrader, no Create Assignment, no course list).
 """
@@ -113,7 +114,10 @@ c.Spawner.environment = dict(COMMON_ENV, JUPYTER_CONFIG_PATH=jupyter_config_path
 c.JupyterHub.services = [{
     "name": COURSE,  # nbgrader's course list finds the formgrader at /services/<course_id>
     "url": FORMGRADER_URL,
-    "command": [str(VENV_BIN / "jupyterhub-singleuser"), f"--ServerApp.root_dir={COURSE_DIR}"],
+    # with the course's formgrader extension (autograder/formgrader_ui.py): each manually graded
+    # cell's rubric section beside it, MathJax from jupyter-server-mathjax (no CDN)
+    "command": [str(VENV_BIN / "jupyterhub-singleuser"), f"--ServerApp.root_dir={COURSE_DIR}",
+                "--ServerApp.jpserver_extensions=autograder.formgrader_ui=True"],
     "user": GRADER,
     "cwd": COURSE_DIR,
     "environment": dict(COMMON_ENV, JUPYTER_CONFIG_PATH=JUPYTER_CONFIG,

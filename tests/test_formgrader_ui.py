@@ -12,12 +12,16 @@ server refused, and finds
 - after each manually graded cell, that cell's section of solutions/ps1/rubric.md, visible, with
   the section's own text and table.
 
+The formgrader's "Generate Feedback" button (its API call to the same server) writes feedback that
+loads MathJax from the term's feedback/mathjax/ copy and typesets with the network cut off.
+
 Control: the same page from nbgrader's stock formgrader (a plain Jupyter server, no course
 extension) asks a CDN for MathJax, and with the network cut off typesets nothing.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -34,6 +38,7 @@ import nbformat
 import pytest
 from nbgrader_course import BIN, ROOT, environment, nbgrader, run
 from test_browser import ARTIFACTS, CHROMIUM_ARGS, MATH_TYPESET, _chromium, _free_port, _need_browser
+from test_offline_feedback import assert_loads_local_mathjax, typeset_offline
 
 from autograder.rubric import manually_graded_cells, read_rubric
 
@@ -181,19 +186,25 @@ def _open_offline(server: Server, submission: str, screenshot: str, typeset: boo
 
 
 @pytest.fixture(scope="module")
-def course_page(course, tmp_path_factory):
+def course_server(course, tmp_path_factory):
+    """The formgrader command of the term's README.txt, running in the term folder."""
     _need_browser()
-    folder, submission = course
+    folder, _ = course
     home = tmp_path_factory.mktemp("home")
-    # the command the term's README.txt gives, run in the term folder
     line = next(line for line in (folder / "README.txt").read_text().splitlines() if "--formgrader" in line)
     command = shlex.split(line.split("#")[0])
     assert command[0] == "python", line
     server = Server([sys.executable, *command[1:]], folder, home, ARTIFACTS / "formgrader-server.log")
     try:
-        yield _open_offline(server, submission, "formgrader-course.png", typeset=True)
+        yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def course_page(course, course_server):
+    _, submission = course
+    return _open_offline(course_server, submission, "formgrader-course.png", typeset=True)
 
 
 def test_the_grading_page_typesets_formulas_with_the_network_cut(course_page):
@@ -222,6 +233,26 @@ def test_each_manually_graded_cell_shows_its_rubric_section_beside_it(course, co
         table = [line for line in section.body.splitlines()
                  if line.startswith("|") and not set(line) <= set("|-: ")]
         assert panel["rows"] == len(table) > 1, (grade_id, panel["rows"], len(table))
+
+
+def test_the_generate_feedback_button_writes_feedback_that_typesets_offline(course, course_server):
+    """The formgrader's "Generate Feedback" button (its POST to the server's API, which runs
+    nbgrader's GenerateFeedback in the server process) writes pages that load the course's copy
+    of MathJax, as `nbgrader generate_feedback` does, and typeset with the network cut off."""
+    folder, _ = course
+    page = folder / "feedback" / STUDENT / "ps1" / "ps1.html"
+    assert not page.exists()  # written by the server, below
+    request = urllib.request.Request(
+        f"{course_server.base}/formgrader/api/assignment/ps1/generate_feedback", data=b"",
+        method="POST", headers={"Authorization": f"token {course_server.token}"})
+    with urllib.request.urlopen(request, timeout=300) as response:
+        done = json.load(response)
+    assert done["success"], f"{done.get('error', '')[-3000:]}\n{done.get('log', '')[-3000:]}"
+    assert_loads_local_mathjax(folder / "feedback", page)
+    assert "course-rubric" not in page.read_text()  # the grading page's additions stay there
+    typeset, errors, refused = typeset_offline(page)
+    assert typeset > 5 and errors == 0, (typeset, errors)
+    assert refused == [], refused
 
 
 def test_control_nbgraders_own_page_asks_a_cdn_and_stays_untypeset(course, tmp_path_factory):

@@ -16,7 +16,9 @@ API. The steps, in order (each test relies on the ones before):
    model answers, one with a mistake from the PS1 bank), validates and submits;
 2. the instructor collects and autogrades with the course's sandboxed grader (a check with a bug,
    as happens), grades the written answers by hand, generates and releases feedback; each student
-   fetches feedback and sees their own score, and nothing of the other student's;
+   fetches feedback and sees their own score, and nothing of the other student's; the grading
+   page shows each manually graded cell's rubric section and loads no script from a CDN (the
+   course's formgrader extension), and the feedback pages load the term's copy of MathJax;
 3. a student, as that system user, cannot read another student's work, list the exchange's
    inbound folder, read the instructor's source and checks, or take over the course's exchange
    folder; a student's server has no formgrader and cannot reach the course's formgrader service;
@@ -562,6 +564,34 @@ def test_collect_autograde_feedback_each_student_sees_only_their_own(hub):
         assert score == expected_auto(entry, buggy=True) + sum(MANUAL.values()), (student, score)
         hub.first_feedback[student] = pages
     assert expected_auto(ENTRIES[0], True) != expected_auto(ENTRIES[1], True)  # scores tell apart
+
+
+@hub_test
+def test_the_formgrader_service_shows_the_rubric_and_loads_no_cdn(hub):
+    """The service runs the course's formgrader extension: a submission's manual-grading page has
+    each manually graded cell's rubric section and loads MathJax from the service itself; the
+    feedback its button wrote (step 2) loads the term's copy of MathJax."""
+    from autograder.rubric import read_rubric
+
+    fg = hub.formgrader
+    submission = fg.json("GET", "formgrader/api/submitted_notebooks/ps1/ps1")[0]
+    page = fg.call("GET", f"formgrader/submissions/{submission['id']}/").text
+    rubric = read_rubric(hub.course_dir / "solutions" / "ps1" / "rubric.md")
+    panels = re.findall(r'<div class="course-rubric panel panel-info" data-grade-id="([^"]+)"', page)
+    assert sorted(panels) == sorted(MANUAL), panels  # a section, not a warning, for each cell
+    for grade_id in MANUAL:
+        title = rubric.sections[grade_id].heading.split(": ", 1)[1]  # e.g. "Part F"
+        assert f"{title}</p>" in page, (grade_id, title)
+    remote = re.findall(r"""<(?:script|link)[^>]+(?:src|href)=["'](?:https?:)?//[^"']*""", page)
+    assert remote == [], remote  # no CDN: every script and style sheet from the service
+    local = f"/services/{hub.course}/static/jupyter_server_mathjax/MathJax.js"
+    assert f'<script src="{local}?config=' in page, page[:3000]
+    assert fg.call("GET", local.split(f"/services/{hub.course}/", 1)[1]).text.startswith("/*")
+    assert (hub.course_dir / "feedback" / "mathjax" / "MathJax.js").is_file()
+    for student in (hub.users.student_a, hub.users.student_b):
+        feedback = (hub.course_dir / "feedback" / student / "ps1" / "ps1.html").read_text()
+        assert '<script src="../../mathjax/MathJax.js' in feedback, feedback[:3000]
+        assert re.findall(r"""(?<!')<script[^>]+src="https?://""", feedback) == []
 
 
 # ---------------------------------------------------------------------------------- step 3

@@ -2,7 +2,9 @@
 configuration) copies MathJax into feedback/mathjax/ and the pages load it from there.
 
 Real nbgrader (generate, autograde, generate_feedback) in a temporary course; the page is opened
-from the file system in headless Chromium with every network request refused.
+from the file system in headless Chromium with every network request refused. The two checks
+(``assert_loads_local_mathjax``, ``typeset_offline``) also serve tests/test_formgrader_ui.py, for
+the feedback the formgrader's "Generate Feedback" button writes through the running server.
 """
 
 from __future__ import annotations
@@ -31,17 +33,20 @@ def feedback(tmp_path_factory):
     return course / "feedback"
 
 
-def test_feedback_loads_mathjax_from_the_course_not_a_cdn(feedback):
-    page = (feedback / "alice" / "ps1" / "ps1.html").read_text()
+def assert_loads_local_mathjax(feedback, page) -> None:
+    """``page`` (in ``feedback``/<student>/<ps>/) loads MathJax from ``feedback``/mathjax/ and no
+    script from another host; the CDN only as the fallback for a page without the copy."""
+    text = page.read_text()
     assert (feedback / "mathjax" / "MathJax.js").is_file()
-    assert '<script src="../../mathjax/MathJax.js' in page
-    # the CDN remains only as the fallback for a page read without the copy beside it
-    remote = re.findall(r"""(?<!')<script[^>]+src="https?://""", page)  # tags, not the fallback's text
+    assert '<script src="../../mathjax/MathJax.js' in text, text[:3000]
+    remote = re.findall(r"""(?<!')<script[^>]+src="https?://""", text)  # tags, not the fallback's text
     assert remote == [], remote
-    assert page.count("document.write('<script src=\"https://cdnjs") == 1
+    assert text.count("document.write('<script src=\"https://cdnjs") == 1
 
 
-def test_feedback_typesets_formulas_with_the_network_cut(feedback):
+def typeset_offline(page_path) -> tuple[int, int, list[str]]:
+    """Open ``page_path`` in headless Chromium with every network request refused and wait for
+    MathJax: (typeset formulas, MathJax errors, refused URLs)."""
     _need_browser()
     from playwright.sync_api import sync_playwright
 
@@ -56,11 +61,20 @@ def test_feedback_typesets_formulas_with_the_network_cut(feedback):
                 route.abort()
 
             page.route(re.compile(r"^(https?|wss?)://"), refuse)
-            page.goto((feedback / "alice" / "ps1" / "ps1.html").as_uri())
+            page.goto(page_path.as_uri())
             page.wait_for_function(MATH_TYPESET, timeout=60_000)
             typeset = page.locator(".MathJax, .MathJax_Display").count()
             errors = page.locator(".MathJax_Error, .merror").count()
         finally:
             browser.close()
+    return typeset, errors, refused
+
+
+def test_feedback_loads_mathjax_from_the_course_not_a_cdn(feedback):
+    assert_loads_local_mathjax(feedback, feedback / "alice" / "ps1" / "ps1.html")
+
+
+def test_feedback_typesets_formulas_with_the_network_cut(feedback):
+    typeset, errors, refused = typeset_offline(feedback / "alice" / "ps1" / "ps1.html")
     assert typeset > 5 and errors == 0, (typeset, errors)
     assert not [url for url in refused if "mathjax" in url.lower()], refused
