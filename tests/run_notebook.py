@@ -5,6 +5,7 @@ Used by tests/test_lectures.py and by hand:  python tests/run_notebook.py lectur
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError
 
 
 def stderr_outputs(nb) -> list[str]:
@@ -24,9 +26,17 @@ def stderr_outputs(nb) -> list[str]:
     return found
 
 
-def execute(path: Path, timeout: int = 120, before: str | None = None, after: str | None = None):
+class DeadlineExceeded(AssertionError):
+    """The notebook did not finish within its overall deadline."""
+
+
+def execute(path: Path, timeout: int = 120, before: str | None = None, after: str | None = None,
+            deadline: float | None = None):
     """Run ``path`` top to bottom in its own folder; return (executed notebook, seconds).
 
+    ``timeout``: seconds allowed for any one cell. ``deadline``: seconds allowed for the whole
+    notebook (kernel start and every cell); each cell may use only what is left of it, so a
+    notebook that runs too long is stopped at the deadline and raises DeadlineExceeded.
     ``before`` and ``after``: code run in the same kernel before the first cell and after the
     last (e.g. to install and read out tests/figure_audit.py); they are added to the returned
     notebook as its first and last cell, and their time is not counted.
@@ -46,8 +56,23 @@ def execute(path: Path, timeout: int = 120, before: str | None = None, after: st
         start = time.perf_counter()
         with client.setup_kernel():                      # starts the kernel (counted)
             for index, cell in enumerate(nb.cells):
+                counted = time.perf_counter() - start - extra_seconds
+                by_deadline = deadline is not None and index not in extra and deadline - counted <= timeout
+                if by_deadline:
+                    if deadline - counted <= 0:
+                        raise DeadlineExceeded(f"{path.name}: {counted:.1f} s used of its {deadline:.0f} s "
+                                               f"before cell {index} started")
+                    client.timeout = max(1, math.ceil(deadline - counted))
+                else:
+                    client.timeout = timeout
                 cell_start = time.perf_counter()
-                client.execute_cell(cell, index)
+                try:
+                    client.execute_cell(cell, index)
+                except CellTimeoutError as error:
+                    if by_deadline:
+                        raise DeadlineExceeded(f"{path.name}: stopped in cell {index} at its overall "
+                                               f"deadline of {deadline:.0f} s") from error
+                    raise
                 if index in extra:
                     extra_seconds += time.perf_counter() - cell_start
         seconds = time.perf_counter() - start - extra_seconds

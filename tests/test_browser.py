@@ -59,7 +59,7 @@ CHROMIUM_ARGS = ["--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-RUN_TIMEOUT_MS = 180_000  # one lecture, all cells (the slowest runs in about 45 s headless)
+RUN_TIMEOUT_MS = 180_000  # one lecture, all cells in JupyterLab (headless: under 30 s, test_lectures.py)
 VALIDATE_TIMEOUT_MS = 180_000
 REDRAW_TIMEOUT_S = 30.0
 
