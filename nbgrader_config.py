@@ -17,7 +17,6 @@ from nbgrader.preprocessors import (
     GetGrades,
     IgnorePattern,
     LimitOutput,
-    OverwriteCells,
     OverwriteKernelspec,
     SaveAutoGrades,
 )
@@ -26,7 +25,7 @@ from autograder.feedback import HiddenCheckFeedback
 from autograder.mathjax import TEMPLATES, FeedbackExporter, LocalMathJax
 from autograder.preprocessor import SandboxAutograde
 from autograder.repair import RepairingExporter
-from autograder.sanitize import EscapeStudentMarkup, TrustedCellMetadata
+from autograder.sanitize import EscapeStudentMarkup, RestoreMissingCells, TrustedCellMetadata
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 
@@ -51,7 +50,7 @@ c.CourseDirectory.ignore = [
 c.Autograde.exporter_class = RepairingExporter
 
 # A deleted test cell is put back (and graded) instead of scoring 0 and needing a manual grade.
-c.OverwriteCells.add_missing_cells = True
+c.RestoreMissingCells.add_missing_cells = True
 
 # Before anything else reads a submission's cell metadata, it is rewritten from the gradebook:
 # a student who edits the notebook's JSON cannot turn a test cell into an ungraded or manually
@@ -64,7 +63,7 @@ c.Autograde.sanitize_preprocessors = [
     EscapeStudentMarkup,
     DeduplicateIds,
     OverwriteKernelspec,
-    OverwriteCells,
+    RestoreMissingCells,
     CheckCellMetadata,
 ]
 

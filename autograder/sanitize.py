@@ -23,7 +23,10 @@ For every cell of the submission it looks the ``grade_id`` up in the gradebook, 
   removed, and the cell is an ordinary cell of the student's (its code still runs, in the
   sandbox, and is never graded).
 
-Missing cells are put back by nbgrader (``OverwriteCells.add_missing_cells``). Of several cells
+Missing cells are put back by :class:`RestoreMissingCells` (nbgrader's
+``OverwriteCells.add_missing_cells`` with the cell placed after the nearest earlier cell the
+submission still has: nbgrader 0.9.6 looks only at grade and solution cells there and stops with
+a KeyError when a deleted test cell follows a locked helper cell). Of several cells
 with one ``grade_id`` (a copied cell keeps its metadata) the last counts, as in nbgrader's
 ``DeduplicateIds``; the others lose their nbgrader metadata entirely (``DeduplicateIds`` leaves
 them an empty dict, on which nbgrader 0.9.6's ``add_missing_cells`` stops with a KeyError).
@@ -42,7 +45,7 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells
 
 from autograder.repair import unreadable_reason
 
@@ -215,3 +218,31 @@ def escape_markup(text: str) -> str:
     """Markdown with every HTML tag shown as text and ``javascript:`` links defused."""
     text = text.replace("&", "&amp;").replace("<", "&lt;")
     return re.sub(r"(?i)(java|vb)script(\s*):", r"\1script\2&#58;", text)
+
+
+class RestoreMissingCells(OverwriteCells):
+    """``OverwriteCells`` whose deleted grade cells go back after the nearest earlier cell of the
+    release that the submission still has (any cell with a ``grade_id``: solution, test, locked
+    or task), or first when none is left. Task cells go back at the end, as nbgrader does."""
+
+    def add_missing_grade_cells(self, nb: NotebookNode, resources):
+        source_nb = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
+        source_cells = source_nb.source_cells
+        source_ids = [cell.name for cell in source_cells]
+        solution_ids = {cell.name for cell in source_nb.solution_cells}
+        for grade_cell in source_nb.grade_cells:
+            present = {_grade_id(cell): index for index, cell in enumerate(nb.cells)}
+            if grade_cell.name in present:
+                continue
+            self.log.warning(f"Missing grade cell {grade_cell.name} encountered, adding to notebook")
+            position = source_ids.index(grade_cell.name)
+            earlier = [present[name] for name in source_ids[:position] if name in present]
+            cell = self.missing_cell_transform(source_cells[position], grade_cell.max_score,
+                                               is_solution=grade_cell.name in solution_ids)
+            nb.cells.insert(max(earlier) + 1 if earlier else 0, cell)
+        return nb, resources
+
+
+def _grade_id(cell) -> str | None:
+    nbgrader = cell.get("metadata", {}).get("nbgrader")
+    return nbgrader.get("grade_id") if isinstance(nbgrader, dict) else None

@@ -642,7 +642,7 @@ ENGINE_PROBES = [  # (what, program, input shapes): the operations the MLP loss 
 
 def engine_problem(student, probes=ENGINE_PROBES) -> str | None:
     """The first operation of the MLP loss that the student's engine gets wrong, or None."""
-    rng = np.random.default_rng(6)
+    rng = hidden_rng("ps6 engine probes")
     for what, program, shapes in probes:
         inputs = [positive(rng, s, 0.5, 1.5) for s in shapes]
         try:
@@ -726,7 +726,7 @@ def training_failure(student, message: str) -> CheckFailed:
     failure = dependent_failure(student, message, "mlp_loss_tensor through your engine")
     if str(failure) != message:
         return failure
-    params, X, y = mlp_problem(np.random.default_rng(7), 3, 4, 3, 5)
+    params, X, y = mlp_problem(hidden_rng("ps6 training probe"), 3, 4, 3, 5)
     try:
         got = student.call("mlp_loss_and_gradients", params, X, y)
         loss, grads = got

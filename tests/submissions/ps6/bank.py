@@ -454,9 +454,10 @@ def softmax_cross_entropy(logits, labels):
 ''',
     })
 
-add("deleted_test_cell", description="the solution with a visible test cell deleted: nbgrader "
-    "puts it back (OverwriteCells.add_missing_cells) and the grader grades it",
-    delete=("test_graph",))
+add("deleted_test_cell", description="the solution with two visible test cells deleted, one of "
+    "them right after a locked helper cell: RestoreMissingCells puts both back and the grader "
+    "grades them",
+    delete=("test_graph", "test_elementwise"))
 
 # --------------------------------------------------------------------------- plausible mistakes
 
