@@ -266,11 +266,15 @@ class _Scatter(NamedTuple):
     index: object
     g: object
 
-    def add_to(self, grad):
-        if _is_basic(self.index):
-            grad[self.index] += self.g  # basic indexing never repeats an element
-        else:
-            np.add.at(grad, self.index, self.g)  # x[[0, 0]] has derivative 2: add each repeat
+    def add_to(self, grad, sign=1):
+        """grad[index] += sign * g (sign +1 or -1: a subtraction costs what an addition does)."""
+        if _is_basic(self.index):  # basic indexing never repeats an element
+            if sign > 0:
+                grad[self.index] += self.g
+            else:
+                grad[self.index] -= self.g
+        else:  # x[[0, 0]] has derivative 2: add each repeat
+            (np.add if sign > 0 else np.subtract).at(grad, self.index, self.g)
 
     def traced_sum(self, total, shape):
         """total + self as a traced operation (nested differentiation: total or g is traced)."""
@@ -666,6 +670,12 @@ VJP_RULES = {
     **{f: _adjoint_from_slope(slope) for f, slope in SLOPES.items()},
 }
 assert set(JVP_RULES) == set(VJP_RULES), "every primitive needs both rules"
+
+# The arguments whose VJP above is -g (a test checks that the rules say so).  The reverse sweep
+# does not compute those negations: it carries a sign with each adjoint instead (VJPs are linear
+# in g, so the sign passes through every rule) and folds it into the next addition as a
+# subtraction, so a negation costs no pass over the memory (Rosenbrock's gradient has two).
+NEGATES = {np.negative: 0, np.subtract: 1}  # primitive -> the position of that argument
 
 # What the VJP rules read, so the tape keeps only that: these read only the shapes of their
 # traced arguments ...

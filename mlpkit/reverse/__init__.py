@@ -21,6 +21,7 @@ Shapes, for f: R^n -> R^m (x and f(x) may have any shape; n = x.size, m = f(x).s
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -41,7 +42,9 @@ def _record(f, x, copy=True):
     x = as_input(x, copy=copy)
     tape, out = trace(f, x)
     value = out.value if isinstance(out, Node) and out.tape is tape else out
-    if not isinstance(value, Box):
+    if type(value) is np.float64 and math.isfinite(value):
+        pass  # the usual scalar loss is checked already (as_real_array costs microseconds)
+    elif not isinstance(value, Box):
         value = as_real_array(value, "f(x)")
     return x, tape, out, value
 

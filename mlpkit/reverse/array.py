@@ -29,7 +29,8 @@ rest is replaced by a shape-only stand-in, so intermediates die as early as in p
 results and adjoints live in buffers reused from call to call (:mod:`mlpkit._buffers`: fresh
 memory costs a page fault per 4 KiB, which was most of the time of a gradient), and the
 contributions ``x[index] += g`` to one adjoint are kept until it is read, then written into one
-buffer (:class:`_PendingScatters`).
+buffer (:class:`_PendingScatters`).  A VJP that is only -g (x - y, -x: ``NEGATES``) is not
+computed: the sweep carries a sign with each adjoint and subtracts where it would add.
 
 Choices at non-differentiable points (documented, tested): ``abs'(0) = 0``;
 at a tie ``np.maximum``/``np.minimum`` give the adjoint to the second argument (so
@@ -51,7 +52,7 @@ from mlpkit.rules import (  # noqa: F401  (the primitives are named here for the
     ARRAY_FUNCTIONS, READS_ANS, READS_NO_ARGS, UFUNC_PRIMITIVES, VALUE_ONLY, VJP_RULES,
     _broadcast_to, _concatenate, _cumsum, _einsum, _expand_dims, _getitem, _matmul, _max, _mean,
     _min, _pow, _prod, _solve,
-    _reshape, _Scatter, _scatter_add, _scatter_into, _stack, _sum, _transpose, _where,
+    NEGATES, _reshape, _Scatter, _scatter_add, _scatter_into, _stack, _sum, _transpose, _where,
     _leading_slice, evaluate, supported_names,
     unbroadcast)
 
@@ -285,11 +286,19 @@ def backward(tape: list, out, seed, release: bool = False):
     values it kept are freed during the sweep (for a single sweep: less memory).  When the
     values on the tape are traced by an outer call (nested differentiation) the rules'
     arithmetic is traced too, and the result is a traced value.
+
+    Signs: the adjoint of record i is ``signs[i] * grads[i]`` (signs +1 or -1).  A VJP that is
+    -g (``NEGATES``: x - y, -x) of a full plain array g is not computed: the sign flips instead,
+    passes through the later rules unchanged (every VJP is linear in g), and becomes a
+    subtraction where adjoints are summed; only a gradient that ends up negative costs a
+    negation, at the end.  (A number or a broadcast g, all strides 0, is negated by the rule:
+    that costs nothing, while its sign could end up on a full array.)
     """
     x = tape[0][4]
     if type(out) is not Node or out.tape is not tape:  # f(x) did not depend on x
         return np.zeros(np.shape(x))
-    grads = [None] * (out.index + 1)  # grads[i] = adjoint of record i
+    grads = [None] * (out.index + 1)  # grads[i] = adjoint of record i, up to its sign
+    signs = [1] * (out.index + 1)
     owned = [False] * (out.index + 1)  # grads[i] is a plain array allocated here: update in place
     grads[out.index] = seed
     for i in range(out.index, 0, -1):
@@ -302,16 +311,33 @@ def backward(tape: list, out, seed, release: bool = False):
             tape[i] = None
         if type(g) is _PendingScatters:
             g = g.materialise(ans.shape)
+        sign = signs[i]
         rules = VJP_RULES[primitive]
+        negated = NEGATES.get(primitive)
         for position, parent in parents:
-            grad, shape = rules[position](g, ans, *args, **kwargs), args[position].shape
+            shape = args[position].shape
+            if position == negated and type(g) is np.ndarray and any(g.strides):
+                grad, s = g, -sign  # -g: flip the sign (see the docstring)
+            else:
+                grad, s = rules[position](g, ans, *args, **kwargs), sign
             old = grads[parent]
+            if old is None and type(grad) is np.ndarray:  # the common case, first and fast
+                grads[parent], signs[parent] = unbroadcast(grad, shape), s
+                continue
             if type(old) is _PendingScatters:
                 if type(grad) is _Scatter and not isinstance(grad.g, Box):
-                    old.append(grad)
+                    old.append((grad, s))
                     continue
                 grads[parent] = old = old.materialise(shape)
-                owned[parent] = True
+                owned[parent], signs[parent] = True, 1
+            if s < 0 and (isinstance(grad, Box) or type(grad) is _Scatter and isinstance(
+                    grad.g, Box) or isinstance(old, Box)):  # nested: signs only on plain arrays
+                grad = _Scatter(grad.index, -grad.g) if type(grad) is _Scatter else -grad
+                s = 1
+            if signs[parent] < 0 and old is not None and (
+                    isinstance(grad, Box) or type(grad) is _Scatter and isinstance(grad.g, Box)):
+                grads[parent] = old = -old
+                signs[parent], owned[parent] = 1, False
             if type(grad) is _Scatter:  # x[index]: add g into a buffer owned by x's adjoint
                 if isinstance(old, Box) or isinstance(grad.g, Box):  # nested: stay traceable
                     if owned[parent] == TRACED_OWNED and old._add_at_in_place(grad.index, grad.g):
@@ -322,25 +348,33 @@ def backward(tape: list, out, seed, release: bool = False):
                         TRACED_OWNED)
                     continue
                 if old is None:  # added into a buffer when x's adjoint is read
-                    grads[parent] = _PendingScatters([grad])
+                    grads[parent] = _PendingScatters([(grad, s)])
                     continue
                 if owned[parent] is not True:
                     grads[parent] = _own_copy(old, shape)
                     owned[parent] = True
-                grad.add_to(grads[parent])
+                grad.add_to(grads[parent], s * signs[parent])
             elif old is None:  # first contribution: keep it as it is (no copy)
-                grads[parent] = unbroadcast(grad, shape)
+                grads[parent], signs[parent] = unbroadcast(grad, shape), s
             elif owned[parent] is True and not isinstance(grad, Box):  # sum over the children
-                grads[parent] += unbroadcast(grad, shape)
+                if s == signs[parent]:
+                    grads[parent] += unbroadcast(grad, shape)
+                else:
+                    grads[parent] -= unbroadcast(grad, shape)
             elif isinstance(old, Box) or isinstance(grad, Box):
-                grads[parent] = old + unbroadcast(grad, shape)
+                grads[parent] = old + unbroadcast(grad, shape)  # (signs are +1 here)
                 owned[parent] = False
             else:  # the second contribution: the sum goes into a buffer the sweep owns
-                grads[parent] = np.add(old, unbroadcast(grad, shape), out=buffers.empty(shape))
+                combine = np.add if s == signs[parent] else np.subtract
+                grads[parent] = combine(old, unbroadcast(grad, shape), out=buffers.empty(shape))
                 owned[parent] = True
     grad = np.zeros(np.shape(x)) if grads[0] is None else grads[0]
     if type(grad) is _PendingScatters:
         return grad.materialise(np.shape(x))
+    if signs[0] < 0:  # the one negation the sweep could not fold into an addition
+        if owned[0] is True:
+            return np.negative(grad, out=grad)
+        grad = -grad
     if isinstance(grad, Box):
         return grad if grad.shape == np.shape(x) else np.broadcast_to(grad, np.shape(x))
     if isinstance(grad, np.ndarray) and grad.flags.owndata and grad.dtype == np.float64:
@@ -357,23 +391,35 @@ class _PendingScatters(list):
     """
 
     def materialise(self, shape):
+        """The adjoint, sum of the (scatter, sign) pairs, in a buffer (its sign: +1)."""
         out = buffers.empty(shape)
-        spans = [(span, s) for s in self if (span := _leading_slice(s.index, shape))]
+        spans = [(span, s, sign) for s, sign in self
+                 if (span := _leading_slice(s.index, shape))]
         if not spans:
             out.fill(0.0)
             rest = self
         else:
-            (start, stop), first = max(spans, key=lambda pair: pair[0][1] - pair[0][0])
+            (start, stop), first, first_sign = max(spans, key=lambda t: t[0][1] - t[0][0])
             out[:start] = 0.0
             out[stop:] = 0.0
-            twin = next((s for span, s in spans if span == (start, stop) and s is not first), None)
+            twin, twin_sign = next(((s, sign) for span, s, sign in spans
+                                    if span == (start, stop) and s is not first), (None, 1))
+            target = out[start:stop]
             if twin is None:
-                out[start:stop] = first.g
-            else:  # x[a:b] used twice (Rosenbrock's x[:-1]): both adjoints summed in one pass
-                np.add(first.g, twin.g, out=out[start:stop])
-            rest = [s for s in self if s is not first and s is not twin]
-        for scatter in rest:
-            scatter.add_to(out)
+                if first_sign > 0:
+                    target[...] = first.g
+                else:
+                    np.negative(first.g, out=target)
+            elif first_sign == twin_sign:  # x[a:b] used twice (Rosenbrock's x[:-1]): one pass
+                np.add(first.g, twin.g, out=target)
+                if first_sign < 0:
+                    np.negative(target, out=target)
+            else:  # one pass for the difference
+                np.subtract(*((first.g, twin.g) if first_sign > 0 else (twin.g, first.g)),
+                            out=target)
+            rest = [(s, sign) for s, sign in self if s is not first and s is not twin]
+        for scatter, sign in rest:
+            scatter.add_to(out, sign)
         return out
 
 

@@ -491,7 +491,8 @@ add("crash", description="gradient_complex_step crashes the interpreter (segfaul
     lost=("test_gradient_complex_step", "test_evaluation_counts"))
 
 add("os_exit_in_function", description="recursion_dz calls os._exit",
-    answers={"answer_recursion_dz": attacks.exits("recursion_dz(x, n=20)")}, lost=("test_recursion_derivative",))
+    answers={"answer_recursion_dz": attacks.exits("recursion_dz(x, n=20)")},
+    lost=("test_recursion_derivative",))
 
 add("os_exit_in_cell", description="the answer cell of recursion_z ends with os._exit(0)",
     answers={"answer_recursion_z": attacks.exit_after('''
@@ -503,7 +504,8 @@ def recursion_z(x, n=20):
 ''')}, lost=("test_recursion_value", "test_recursion_numerical"))
 
 add("kills_own_process", description="complex_step sends SIGKILL to its own process (a killed kernel)",
-    answers={"answer_complex_step": attacks.kills_itself("complex_step(f, x, h)")}, lost=("test_complex_step", "test_best_steps", "test_recursion_numerical"))
+    answers={"answer_complex_step": attacks.kills_itself("complex_step(f, x, h)")},
+    lost=("test_complex_step", "test_best_steps", "test_recursion_numerical"))
 
 add("leaves_daemon", description="correct answers, but a cell starts a detached process "
     "(setsid, double fork, exec) that would outlive grading; the grader must kill it",

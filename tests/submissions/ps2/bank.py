@@ -702,7 +702,8 @@ add("crash", description="derivative crashes the interpreter (segfault)",
     answers={"answer_derivative": attacks.segfault("derivative(f, x)")}, lost=("test_derivative",))
 
 add("os_exit_in_function", description="recursion_dual calls os._exit",
-    answers={"answer_recursion_dual": attacks.exits("recursion_dual(x, n=20)")}, lost=("test_recursion_dual",))
+    answers={"answer_recursion_dual": attacks.exits("recursion_dual(x, n=20)")},
+    lost=("test_recursion_dual",))
 
 add("os_exit_in_cell", description="the answer cell of domke ends with os._exit(0)",
     answers={"answer_domke": attacks.exit_after(model("answer_domke"))}, lost=("test_domke",))

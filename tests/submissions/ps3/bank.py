@@ -677,7 +677,8 @@ add("crash", description="jacobian_of_program crashes the interpreter (segfault)
     lost=("test_jacobian",))
 
 add("os_exit_in_function", description="reverse_gradient calls os._exit",
-    answers={"answer_reverse_gradient": attacks.exits("reverse_gradient(f, x)")}, lost=("test_reverse_gradient",))
+    answers={"answer_reverse_gradient": attacks.exits("reverse_gradient(f, x)")},
+    lost=("test_reverse_gradient",))
 
 add("os_exit_in_cell", description="the answer cell of jacobian_of_program ends with os._exit(0)",
     answers={"answer_jacobian": attacks.exit_after(MODEL["answer_jacobian"])}, lost=("test_jacobian",))

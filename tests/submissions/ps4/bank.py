@@ -792,7 +792,8 @@ def relu_forward(X):
     mask = X > 0
     return X * mask, mask
 
-''' + attacks.segfault("relu_backward(dout, cache)")}, lost=("test_relu", "test_mlp_loss_and_grads", "test_train"))
+''' + attacks.segfault("relu_backward(dout, cache)")},
+    lost=("test_relu", "test_mlp_loss_and_grads", "test_train"))
 
 add("os_exit_in_function", description="sigmoid_forward calls os._exit",
     answers={"answer_sigmoid": attacks.exits("sigmoid_forward(X)") + '''

@@ -380,8 +380,10 @@ add("mistake_lowest_tag_wins", description="an operation on two tags is handled 
 
 add("mistake_cos_sign", description="d cos = +sin",
     answers={"answer_tagged_dual": patched("answer_tagged_dual",
-                                           "return TaggedDual(cos(a.value), -sin(a.value) * a.tangent, a.tag)",
-                                           "return TaggedDual(cos(a.value), sin(a.value) * a.tangent, a.tag)")},
+                                           "return TaggedDual(cos(a.value), "
+                                           "-sin(a.value) * a.tangent, a.tag)",
+                                           "return TaggedDual(cos(a.value), "
+                                           "sin(a.value) * a.tangent, a.tag)")},
     lost=("test_tagged_dual",),
     messages={"test_tagged_dual": "the derivative of cos has the wrong sign"})
 
@@ -485,7 +487,8 @@ add("mistake_linear_not_transposed", description="the adjoint system solved with
 add("mistake_linear_no_condition_check", description="no test of the hypothesis: a nearly "
     "singular A(theta) gives a meaningless number",
     answers={"answer_linear_adjoint": patched("answer_linear_adjoint",
-                                              "if not np.isfinite(np.linalg.cond(A)) or np.linalg.cond(A) > 1e12:",
+                                              "if not np.isfinite(np.linalg.cond(A)) "
+                                              "or np.linalg.cond(A) > 1e12:",
                                               "if False:")},
     lost=("test_linear_adjoint",),
     messages={"test_linear_adjoint": "condition number"})
@@ -496,7 +499,8 @@ add("mistake_fixed_point_not_converged", description="a fixed point not converge
         "answer_fixed_point",
         "    for _ in range(max_iterations):\n        z_new = np.tanh(W @ z + drive)\n"
         "        if np.max(np.abs(z_new - z)) < tol:\n            break\n        z = z_new\n"
-        "    else:\n        raise RuntimeError(f\"the fixed-point iteration did not converge to {tol:g} in \"\n"
+        "    else:\n"
+        "        raise RuntimeError(f\"the fixed-point iteration did not converge to {tol:g} in \"\n"
         "                           f\"{max_iterations} iterations\")\n",
         "    for _ in range(30):\n        z_new = np.tanh(W @ z + drive)\n        z = z_new\n")},
     lost=("test_fixed_point_gradient",),
@@ -575,7 +579,8 @@ add("mistake_checkpoint_default_every", description="every defaults to 10 instea
 # --------------------------------------------------------------------------- broken code
 
 add("infinite_loop", description="conjugate_gradients never returns",
-    answers={"answer_cg": attacks.never_returns("conjugate_gradients(hvp, b, tol=1e-10, max_iterations=None)")},
+    answers={"answer_cg": attacks.never_returns(
+        "conjugate_gradients(hvp, b, tol=1e-10, max_iterations=None)")},
     lost=("test_conjugate_gradients", "test_newton_cg"),
     messages={"test_conjugate_gradients": "did not finish within"})
 
