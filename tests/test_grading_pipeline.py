@@ -107,6 +107,24 @@ def test_bank_entries_name_real_cells_and_real_tests(assignment):
         build.build(release, source, submission)  # raises on unknown cells
 
 
+# What a student's notebook can import: the standard library and the plain install (pyproject's
+# dependencies, not the extras a developer has); a bank answer that needs more fails on a clean
+# clone's CI for a reason no student would meet.
+STUDENT_IMPORTS = {"numpy", "matplotlib", "ipywidgets", "tqdm", "mlpkit", "IPython"}
+IMPORT_LINE = re.compile(r"^\s*(?:import|from)\s+([A-Za-z_]\w*)", re.MULTILINE)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_bank_answers_import_only_what_a_student_has(assignment):
+    outside = {}
+    for name, submission in BANKS[assignment].items():
+        for cell, code in submission.answers.items():
+            for module in IMPORT_LINE.findall(code):
+                if module not in sys.stdlib_module_names and module not in STUDENT_IMPORTS:
+                    outside.setdefault(module, []).append(f"{name}/{cell}")
+    assert not outside, f"bank answers import what the student's install lacks: {outside}"
+
+
 def test_config_puts_the_sandbox_before_save_autogrades():
     text = (ROOT / "nbgrader_config.py").read_text()
     order = re.findall(r"^\s+(\w+),$", text.split("autograde_preprocessors = [")[1].split("]")[0],

@@ -46,8 +46,8 @@ add("solution", description="the model solution: a tag counter with max-tag disp
 add("alt_generic_lift", description="correct, another style: a dual number whose operations go "
     "through one generic lift (a table of value/tangent rules), tags from a class attribute; hvp "
     "as forward.derivative of the gradient along the line x + t v; CG with a while loop and the "
-    "residual convention r = b - Hp; Newton-CG with a while loop; the adjoint by LU factors "
-    "(scipy); the fixed point's adjoint by iterating lambda = g + W^T (D lambda); checkpoints in a "
+    "residual convention r = b - Hp; Newton-CG with a while loop; the adjoint from one QR "
+    "factorisation (A = QR, A^T lambda = R^T Q^T lambda); the fixed point's adjoint by iterating lambda = g + W^T (D lambda); checkpoints in a "
     "list, segments swept in reverse order",
     answers={
         "answer_tagged_dual": '''
@@ -135,16 +135,13 @@ def newton_cg(gradient, hvp, w0, tol=1e-8, max_iterations=20):
     return w, steps
 ''',
         "answer_linear_adjoint": '''
-import scipy.linalg
-
-
 def linear_adjoint_gradient(A0, theta, b, target):
     A = A0 + np.diag(theta)
     if np.linalg.cond(A) > 1e12:
         raise ValueError("A(theta) is (numerically) singular: no implicit gradient")
-    factors = scipy.linalg.lu_factor(A)
-    x = scipy.linalg.lu_solve(factors, b)
-    lam = scipy.linalg.lu_solve(factors, x - target, trans=1)
+    Q, R = np.linalg.qr(A)  # one factorisation serves both solves
+    x = np.linalg.solve(R, Q.T @ b)
+    lam = Q @ np.linalg.solve(R.T, x - target)  # A^T lam = R^T (Q^T lam)
     return -(lam * x)
 ''',
         "answer_fixed_point": '''
