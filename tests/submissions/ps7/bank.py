@@ -47,8 +47,9 @@ add("alt_generic_lift", description="correct, another style: a dual number whose
     "through one generic lift (a table of value/tangent rules), tags from a class attribute; hvp "
     "as forward.derivative of the gradient along the line x + t v; CG with a while loop and the "
     "residual convention r = b - Hp; Newton-CG with a while loop; the adjoint from one QR "
-    "factorisation (A = QR, A^T lambda = R^T Q^T lambda); the fixed point's adjoint by iterating lambda = g + W^T (D lambda); checkpoints in a "
-    "list, segments swept in reverse order",
+    "factorisation (A = QR, A^T lambda = R^T Q^T lambda); the fixed point's adjoint by "
+    "iterating lambda = g + W^T (D lambda); checkpoints in a list, segments swept in reverse "
+    "order",
     answers={
         "answer_tagged_dual": '''
 import math
