@@ -463,6 +463,16 @@ def run_check(grade_id: str, fn, child: ChildProcess, timeout: float,
                    time.monotonic() - start)
 
 
+def returned(label: str, value, count: int, names: str) -> list:
+    """What a student's function returned, as ``count`` items (a tuple arrives here as a list);
+    otherwise ``CheckFailed`` naming what came back (helper for checks)."""
+    if not isinstance(value, list) or len(value) != count:
+        what = (f"{len(value)} values" if isinstance(value, list)
+                else f"a {type(value).__name__}")
+        raise CheckFailed(f"{label} should return {count} values ({names}), but returned {what}.")
+    return value
+
+
 def finite_float(value) -> float:
     """``value`` as a float if it is one finite real number (helper for checks), else None."""
     try:

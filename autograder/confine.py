@@ -216,15 +216,21 @@ def landlock(scratch: str, read_paths, *, restrict_reads: bool = True, deny_path
     report["net"], report["signals"] = bool(net), bool(scoped)
     try:
         _add_path_rule(libc, ruleset, scratch, handled)
-        if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
-        if libc.syscall(SYS_RESTRICT_SELF, ruleset, ctypes.c_uint32(0)) != 0:
-            raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
+        _restrict_self(libc, ruleset)
     finally:
         os.close(ruleset)
     report["reads"] = restrict_reads
     report["denied_files"] = len(deny_paths) if restrict_reads else 0
     return report
+
+
+def _restrict_self(libc, ruleset: int) -> None:
+    """Give up gaining privileges (Landlock's precondition), then put this process under
+    ``ruleset`` for good."""
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+    if libc.syscall(SYS_RESTRICT_SELF, ruleset, ctypes.c_uint32(0)) != 0:
+        raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
 
 
 def _add_path_rule(libc, ruleset: int, path: str, access: int) -> None:
@@ -403,10 +409,7 @@ def confine_check(scratch: str, read_paths) -> dict:
                 _add_path_rule(libc, ruleset, path, read)
             _add_path_rule(libc, ruleset, "/dev/null", FS_READ_FILE | FS_WRITE_FILE
                            | (FS_TRUNCATE if abi >= 3 else 0))
-            if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-                raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
-            if libc.syscall(SYS_RESTRICT_SELF, ruleset, ctypes.c_uint32(0)) != 0:
-                raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
+            _restrict_self(libc, ruleset)
         finally:
             os.close(ruleset)
         report["landlock"] = abi

@@ -67,19 +67,8 @@ def sweep() -> int:
     any orphan re-parented here. They are first stopped (SIGSTOP cannot be caught), round after
     round until no new one appears, so a process that keeps forking cannot outrun the sweep;
     then all of them are killed."""
-    stopped: set[int] = set()
-    for _ in range(500):
-        new = descendants(os.getpid()) - stopped
-        if not new:
-            break
-        for pid in new:
-            try:
-                os.kill(pid, signal.SIGSTOP)
-            except OSError:
-                pass
-            stopped.add(pid)
     killed = 0
-    for pid in stopped:
+    for pid in _stop_all(keep=set()):
         try:
             os.kill(pid, signal.SIGKILL)
             killed += 1

@@ -39,7 +39,6 @@ from autograder.feedback import failure_kind
 from autograder.runner import (
     Limits,
     ProcessHandle,
-    Zygote,
     forbidden_files,
     worst_case_notebook_seconds,
 )
@@ -419,14 +418,6 @@ def test_a_forged_pid_is_never_signalled():
     for bad in (-1, 0, 1, "12", None, True):
         with pytest.raises(ValueError):
             ProcessHandle(bad)
-
-
-@pytest.fixture(scope="module")
-def zygote():
-    z = Zygote(preload=["numpy"])
-    z.start()
-    yield z
-    z.close()
 
 
 def test_sandbox_has_its_memory_limit_and_shuts_out_forbidden_modules(zygote, tmp_path):

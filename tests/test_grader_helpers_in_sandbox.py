@@ -15,7 +15,7 @@ import pytest
 from autograder import confine
 from autograder.checking import run_check
 from autograder.isolation import Isolation
-from autograder.runner import Limits, Zygote
+from autograder.runner import Limits
 
 LANDLOCK = confine.landlock_abi()
 
@@ -50,14 +50,6 @@ def probe(u):
 def twice(value):
     return answer("Twice")(value).value * 2
 '''
-
-
-@pytest.fixture(scope="module")
-def zygote():
-    z = Zygote(preload=["numpy"])
-    z.start()
-    yield z
-    z.close()
 
 
 @pytest.mark.skipif(LANDLOCK < 1, reason="per-check isolation needs Landlock")

@@ -24,7 +24,7 @@ import pytest
 
 from autograder import confine, wire
 from autograder.checking import load_checks
-from autograder.runner import Limits, Zygote, worst_case_notebook_seconds
+from autograder.runner import Limits, worst_case_notebook_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / ".venv" / "bin"
@@ -151,14 +151,6 @@ def test_wire_round_trip_and_rejects_malformed_data():
     for bad in bad_arrays:
         with pytest.raises(wire.WireError):
             wire.decode(bad)
-
-
-@pytest.fixture(scope="module")
-def zygote():
-    z = Zygote(preload=["numpy"])
-    z.start()
-    yield z
-    z.close()
 
 
 def spawn(zygote, scratch):

@@ -14,6 +14,7 @@ Kept out of the release by ``CourseDirectory.ignore`` (nbgrader_config.py).
 import numpy as np
 
 from autograder import BlackBox, CheckFailed, check, hidden_rng
+from autograder.checking import returned
 from autograder.prerequisites import Prerequisite, fix_first
 from mlpkit.grading import check_close, check_gradient_close, check_scalar, check_shape
 
@@ -39,15 +40,6 @@ def rng_for(seed: int):
     """The generator of one draw of hidden inputs, numbered ``seed`` in this file
     (``hidden_rng``: a per-course secret, so the hidden inputs differ from term to term)."""
     return hidden_rng(f"ps4 {seed}")
-
-
-def returned(label: str, value, count: int, names: str) -> list:
-    """``value`` unpacked into ``count`` items (a tuple arrives here as a list)."""
-    if not isinstance(value, list) or len(value) != count:
-        what = (f"{len(value)} values" if isinstance(value, list)
-                else f"a {type(value).__name__}")
-        raise CheckFailed(f"{label} should return {count} values ({names}), but returned {what}.")
-    return value
 
 
 def expect_values(label: str, got, expected, rtol: float = RTOL, candidates=None) -> None:

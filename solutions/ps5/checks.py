@@ -17,7 +17,8 @@ because it holds one check, with its reference and its known-mistake diagnoses, 
 import numpy as np
 
 from autograder import BlackBox, CheckFailed, check, hidden_rng
-from mlpkit.grading import check_close, check_gradient_close, check_scalar, check_shape
+from autograder.checking import returned
+from mlpkit.grading import check_close, check_scalar, check_shape
 
 FORBIDDEN_MODULES = {
     "mlpkit.nn": "PS5 asks you to write the losses, their gradients and the training loops yourself",
@@ -32,15 +33,6 @@ RTOL = 1e-10  # every value here is a formula's own value: only rounding may dif
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def returned(label: str, value, count: int, names: str) -> list:
-    """``value`` unpacked into ``count`` items (a tuple arrives here as a list)."""
-    if not isinstance(value, list) or len(value) != count:
-        what = (f"{len(value)} values" if isinstance(value, list)
-                else f"a {type(value).__name__}")
-        raise CheckFailed(f"{label} should return {count} values ({names}), but returned {what}.")
-    return value
 
 
 def as_float_array(value):

@@ -1,6 +1,7 @@
-"""One submission-bank entry, the same for every problem set's bank (tests/submissions/psN/bank.py)."""
+"""One submission-bank entry and one bank, the same for every problem set (tests/submissions/psN/bank.py)."""
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,3 +26,28 @@ def model_answers(assignment: str) -> dict[str, str]:
 
     source = ROOT / "solutions" / assignment / f"{assignment}.ipynb"
     return solution_answers(nbformat.read(source, as_version=4))
+
+
+class Bank(dict):
+    """A problem set's bank, ``{name: Submission}``, with the two ways its entries are written:
+    ``add(name, ...)`` and ``patched(grade_id, old, new)`` (a model answer with one piece
+    replaced, which fails loudly when the model answer no longer contains it)."""
+
+    def __init__(self, assignment: str):
+        super().__init__()
+        self.assignment = assignment
+
+    def add(self, name: str, **kwargs) -> None:
+        self[name] = Submission(**kwargs)
+
+    @cached_property
+    def model(self) -> dict[str, str]:
+        """The problem set's model answers (read once, when a bank first needs them)."""
+        return model_answers(self.assignment)
+
+    def patched(self, grade_id: str, old: str, new: str) -> str:
+        """The model answer of ``grade_id`` with the one occurrence of ``old`` replaced by ``new``."""
+        source = self.model[grade_id]
+        if source.count(old) != 1:
+            raise ValueError(f"bank: {old!r} occurs {source.count(old)} times in {grade_id}")
+        return source.replace(old, new)

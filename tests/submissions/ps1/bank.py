@@ -14,14 +14,11 @@ from __future__ import annotations
 
 
 import attacks  # tests/submissions/attacks.py: attack code shared by every bank
-from entry import Submission  # tests/submissions/entry.py: one bank entry, every bank
+from entry import Bank  # tests/submissions/entry.py: the bank and its entries, every problem set
 
 
-BANK: dict[str, Submission] = {}
-
-
-def add(name: str, **kwargs) -> None:
-    BANK[name] = Submission(**kwargs)
+BANK = Bank("ps1")
+add = BANK.add
 
 
 # --------------------------------------------------------------------------- correct styles

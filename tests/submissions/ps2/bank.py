@@ -20,18 +20,12 @@ import dataclasses
 
 
 import attacks  # tests/submissions/attacks.py: attack code shared by every bank
-from entry import Submission, model_answers  # tests/submissions/entry.py: one bank entry, every bank
+from entry import Bank  # tests/submissions/entry.py: the bank and its entries, every problem set
 
 
-
-BANK: dict[str, Submission] = {}
-
-
-def add(name: str, **kwargs) -> None:
-    BANK[name] = Submission(**kwargs)
-
-
-MODEL = model_answers("ps2")
+BANK = Bank("ps2")
+add = BANK.add
+MODEL = BANK.model
 
 
 def model(grade_id: str) -> str:

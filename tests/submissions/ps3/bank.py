@@ -15,28 +15,13 @@ tests/test_grading_pipeline.py.
 from __future__ import annotations
 
 
-
 import attacks  # tests/submissions/attacks.py: attack code shared by every bank
-from entry import Submission, model_answers  # tests/submissions/entry.py: one bank entry, every bank
+from entry import Bank  # tests/submissions/entry.py: the bank and its entries, every problem set
 
 
-
-BANK: dict[str, Submission] = {}
-
-
-def add(name: str, **kwargs) -> None:
-    BANK[name] = Submission(**kwargs)
-
-
-MODEL = model_answers("ps3")
-
-
-def patched(grade_id: str, old: str, new: str) -> str:
-    """The model answer of ``grade_id`` with the one occurrence of ``old`` replaced by ``new``."""
-    source = MODEL[grade_id]
-    if source.count(old) != 1:
-        raise ValueError(f"bank: {old!r} occurs {source.count(old)} times in {grade_id}")
-    return source.replace(old, new)
+BANK = Bank("ps3")
+add = BANK.add
+MODEL, patched = BANK.model, BANK.patched
 
 
 # the two lines of the model Jacobian that set every adjoint back to 0 before a sweep

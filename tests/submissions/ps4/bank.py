@@ -15,20 +15,13 @@ Built by tests/submissions/build.py; graded by tests/test_grading_pipeline.py.
 
 from __future__ import annotations
 
-
-
 import attacks  # tests/submissions/attacks.py: attack code shared by every bank
-from entry import Submission, model_answers  # tests/submissions/entry.py: one bank entry, every bank
+from entry import Bank  # tests/submissions/entry.py: the bank and its entries, every problem set
 
 
-BANK: dict[str, Submission] = {}
-
-
-MODEL_MLP = model_answers("ps4")["answer_mlp"]
-
-
-def add(name: str, **kwargs) -> None:
-    BANK[name] = Submission(**kwargs)
+BANK = Bank("ps4")
+add = BANK.add
+MODEL_MLP = BANK.model["answer_mlp"]
 
 
 LINEAR_AND_UP = ("test_linear_backward", "test_mlp_loss_and_grads", "test_train")

@@ -15,24 +15,11 @@ tests/test_grading_pipeline.py.
 from __future__ import annotations
 
 import attacks  # tests/submissions/attacks.py: attack code shared by every bank
-from entry import Submission, model_answers  # tests/submissions/entry.py: one bank entry, every bank
+from entry import Bank  # tests/submissions/entry.py: the bank and its entries, every problem set
 
-BANK: dict[str, Submission] = {}
-
-
-def add(name: str, **kwargs) -> None:
-    BANK[name] = Submission(**kwargs)
-
-
-MODEL = model_answers("ps7")
-
-
-def patched(grade_id: str, old: str, new: str) -> str:
-    """The model answer of ``grade_id`` with the one occurrence of ``old`` replaced by ``new``."""
-    source = MODEL[grade_id]
-    if source.count(old) != 1:
-        raise ValueError(f"bank: {old!r} occurs {source.count(old)} times in {grade_id}")
-    return source.replace(old, new)
+BANK = Bank("ps7")
+add = BANK.add
+MODEL, patched = BANK.model, BANK.patched
 
 
 CG_FIRST = "Fix test_conjugate_gradients first"
