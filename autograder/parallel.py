@@ -34,7 +34,8 @@ How it works:
   is charged to the one submission it was grading, which is re-run on another worker. A
   submission that kills its worker three times (``--max-crashes``) is graded 0, with the reason
   in ``autograded/<student>/<ps>/GRADING-FAILED.txt`` and in the summary. Every task has an
-  overall deadline (``--task-timeout``) after which it counts as a crash.
+  overall deadline (``--task-timeout``) after which it counts as a crash, and the run waits at
+  most ``--worker-wait`` seconds for a worker that can take work (the rest stay ungraded).
 - The run shows a progress bar and ends with a summary: graded, retried, failed.
 
 Exit status 0 when every submission was graded (a crash-zero counts as graded), 1 otherwise.
@@ -60,6 +61,7 @@ MAX_FILE_BYTES = 20 * 1024**2  # a submission's file larger than this is not sen
 SKIPPED_NAMES = {"__pycache__", ".ipynb_checkpoints"}
 STARTED_TOPIC = "autograder-started"  # the event a task logs when it begins
 MAX_UNCHARGED = 10  # re-runs of a submission whose worker died before it started
+SCATTER_TIMEOUT = 120.0  # seconds to send the course bundle to the workers
 
 
 class RefusedWork(RuntimeError):
@@ -329,12 +331,13 @@ class Summary:
 
 
 def grade_class(client, course: Path, assignment: str, students: list[str], *, db_url: str,
-                max_crashes: int = 3, task_timeout: float = 900.0, progress=None,
-                on_submit=None, log=None, overrides: dict | None = None) -> Summary:
-    """Grade ``students`` on ``client``'s workers, one task per idle worker; write each result."""
+                max_crashes: int = 3, task_timeout: float = 900.0, worker_wait: float = 300.0,
+                progress=None, on_submit=None, log=None, overrides: dict | None = None) -> Summary:
+    """Grade ``students`` on ``client``'s workers, one task per idle worker; write each result.
+    When no worker can take work for ``worker_wait`` seconds, the rest stay ungraded (failed)."""
     dirs = course_directories(course)
     bundle = CourseBundle.from_course(course, dirs, assignment, overrides)
-    shipped = client.scatter(bundle, broadcast=True)
+    shipped, idle_since = None, None  # the bundle on the workers; since when none could work
     summary, crashes, uncharged, start = Summary(), {}, {}, time.monotonic()
     pending = list(students)
     in_flight: dict = {}  # future -> (student, worker address, deadline, task id)
@@ -344,10 +347,13 @@ def grade_class(client, course: Path, assignment: str, students: list[str], *, d
         recently_dead = {w for w, when in dead.items() if time.monotonic() - when < 30}
         workers = [w for w in client.scheduler_info()["workers"]
                    if w not in busy | refusing | recently_dead]
-        if pending and workers and shipped.status != "finished":
-            # every worker that held the bundle died (scattered data is not recomputable):
-            # send it again to the workers there are now
-            shipped = client.scatter(bundle, broadcast=True)
+        if pending and workers and (shipped is None or shipped.status != "finished"):
+            # first, or every worker that held the bundle died (scattered data is not
+            # recomputable): send it to the workers there are now
+            try:
+                shipped = client.scatter(bundle, broadcast=True, timeout=SCATTER_TIMEOUT)
+            except (TimeoutError, OSError):
+                workers = []  # try again next round, within the wait for workers
         while pending and workers:
             student, worker = pending.pop(0), workers.pop(0)
             files = read_folder(course / dirs["submitted"] / student / assignment)
@@ -363,8 +369,14 @@ def grade_class(client, course: Path, assignment: str, students: list[str], *, d
                 for student in pending:
                     summary.failed[student] = "no worker can confine student code"
                 break
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since > worker_wait:  # no worker for too long: stop
+                for student in pending:
+                    summary.failed[student] = f"no worker could take it within {worker_wait:g} s"
+                break
             time.sleep(0.2)  # waiting for workers (a nanny restarting one, a cluster scaling up)
             continue
+        idle_since = None
         done = {future for future in in_flight if future.done()}
         if not done:
             time.sleep(0.1)
@@ -441,6 +453,7 @@ def main(argv=None) -> int:
     parser.add_argument("--max-crashes", type=int, default=3)
     parser.add_argument("--task-timeout", type=float, default=900.0,
                         help="seconds one submission may take on a worker, in all")
+    parser.add_argument("--worker-wait", type=float, default=300.0, help="seconds to wait for a worker")
     args = parser.parse_args(argv)
     try:
         overrides = config_overrides(extra)
@@ -469,8 +482,8 @@ def main(argv=None) -> int:
             with tqdm(total=len(students), unit="submission", file=sys.stdout) as bar:
                 summary = grade_class(client, course, args.assignment, students, db_url=db_url,
                                       max_crashes=args.max_crashes, task_timeout=args.task_timeout,
-                                      progress=bar, log=lambda text: bar.write(text, file=sys.stderr),
-                                      overrides=overrides)
+                                      worker_wait=args.worker_wait, overrides=overrides,
+                                      progress=bar, log=lambda text: bar.write(text, file=sys.stderr))
         if cluster is not None:
             cluster.close()
     print(summary.line())

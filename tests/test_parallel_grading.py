@@ -157,6 +157,26 @@ def test_a_worker_killer_is_charged_alone_and_graded_zero(tmp_path):
     assert "stopped the grading process 3 times" in reason
 
 
+def test_a_cluster_without_workers_is_waited_for_only_so_long(tmp_path):
+    """Every wait has an overall deadline: with no worker at all the run stops after
+    ``worker_wait`` seconds, grades nobody and says why (exit status 1 in the command)."""
+    from distributed import Client, LocalCluster
+
+    from autograder.parallel import grade_class
+
+    course, students = _term(tmp_path)
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        start = time.monotonic()
+        summary = grade_class(client, course, ASSIGNMENT, students,
+                              db_url=f"sqlite:///{course}/gradebook.db", worker_wait=1.0)
+        waited = time.monotonic() - start
+    assert 1.0 <= waited < 30, waited
+    assert summary.graded == [] and sorted(summary.failed) == sorted(students)
+    assert all("no worker could take it within 1 s" in why for why in summary.failed.values())
+    assert not (course / "autograded").exists() or not any((course / "autograded").iterdir())
+
+
 def test_a_worker_without_confinement_refuses(tmp_path, monkeypatch):
     from autograder import confine
     from autograder.parallel import CourseBundle, RefusedWork, WarmGrader
