@@ -29,8 +29,6 @@ import sys
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # before NumPy starts its BLAS
-os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
-                                   "intra_op_parallelism_threads=1")
 
 import numpy as np  # noqa: E402
 
@@ -40,70 +38,15 @@ from reverse_cost import (FAULTS, against, keep_freed_memory, load_average,  # n
                           make_mlp_loss, make_rosenbrock)
 
 from mlpkit import reverse, second_order  # noqa: E402
+from peers import jax, jnp, jax_hvp, torch, torch_hvp, torch_mlp, torch_rosenbrock  # noqa: E402
 
 try:
     import autograd
     import autograd.numpy as anp
 except ImportError:
     autograd = anp = None
-try:
-    import torch
-except ImportError:
-    torch = None
-try:
-    import jax
-    import jax.numpy as jnp
-except ImportError:
-    jax = jnp = None
-
 reverse_cost.REPEATS = 9
 NESTINGS = ("forward-over-reverse", "reverse-over-reverse", "reverse-over-forward")
-
-
-def torch_mlp(X, y, hidden=256):
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-    n, d = X.shape
-    c = int(y.max()) + 1
-    ends = np.cumsum([d * hidden, hidden, hidden * c, c])
-
-    def loss(theta):
-        W1 = theta[: ends[0]].reshape(d, hidden)
-        b1 = theta[ends[0]: ends[1]]
-        W2 = theta[ends[1]: ends[2]].reshape(hidden, c)
-        b2 = theta[ends[2]: ends[3]]
-        logits = torch.tanh(Xt @ W1 + b1) @ W2 + b2
-        shifted = logits - torch.max(logits, dim=1, keepdim=True).values
-        log_probs = shifted - torch.log(torch.sum(torch.exp(shifted), dim=1, keepdim=True))
-        return -torch.mean(log_probs[torch.arange(n), yt])
-
-    return loss
-
-
-def torch_rosenbrock(x):
-    return torch.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
-
-
-def torch_hvp(f, v):
-    vt = torch.from_numpy(v)
-
-    def hv(x):
-        xt = torch.from_numpy(x).requires_grad_(True)
-        (g,) = torch.autograd.grad(f(xt), xt, create_graph=True)
-        (h,) = torch.autograd.grad(g, xt, grad_outputs=vt)
-        return h.numpy()
-
-    return hv
-
-
-def jax_hvp(make_f, data, v, jit):
-    """H v of ``make_f(*data)``; the data are arguments (not constants folded into the jit)."""
-    vj, data = jnp.asarray(v), tuple(jnp.asarray(d) for d in data)
-
-    def hv(x, v, *data):
-        return jax.jvp(jax.grad(make_f(*data)), (x,), (v,))[1]
-
-    hv = jax.jit(hv) if jit else hv
-    return lambda x: np.asarray(hv(jnp.asarray(x), vj, *data).block_until_ready())
 
 
 def candidates_for(f, f_autograd, f_torch, f_jax, v):
@@ -125,10 +68,6 @@ def candidates_for(f, f_autograd, f_torch, f_jax, v):
 def main():
     tuned = "--keep-freed-memory" in sys.argv[1:] and keep_freed_memory()
     print(f"allocator: glibc {'keeping freed memory' if tuned else 'default'}; {load_average()}")
-    if torch is not None:
-        torch.set_num_threads(1)
-    if jax is not None:
-        jax.config.update("jax_enable_x64", True)
     rng = np.random.default_rng(0)
     X = rng.standard_normal((256, 784))
     y = rng.integers(0, 10, size=256)

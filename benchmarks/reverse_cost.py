@@ -6,13 +6,17 @@ Two functions f: R^n -> R,
     203,530 parameters arrive as ONE flat vector that f slices and reshapes;
 (b) the Rosenbrock function in 10^5 dimensions (vectorised).
 
-For each, the same plain-NumPy f is timed alone, under ``mlpkit.reverse.gradient`` and
-under HIPS autograd's ``grad`` (the same code with ``autograd.numpy``), interleaved over
-repeats; the minimum per-call CPU time of the process is reported (the machine may be shared:
+For each, the same plain-NumPy f is timed alone, under ``mlpkit.reverse.gradient``, under HIPS
+autograd's ``grad`` (the same code with ``autograd.numpy``) and against its gradient written out
+by hand in NumPy in the best case (``by_hand.py``: every buffer allocated once; no engine running
+the same NumPy operations can be cheaper, so it is the floor), interleaved over repeats; the
+minimum per-call CPU time of the process is reported (the machine may be shared:
 CPU time leaves out the time other processes held the CPU, and the minimum is the least
 disturbed), with the page faults per call and the load average.  Targets (issue 17), with the DEFAULT
 allocator: gradient <= 2x f (MLP), <= 3x f (Rosenbrock), and at most half of autograd's time
-on both.  Run:  .venv/bin/python benchmarks/reverse_cost.py
+on both.  Then PyTorch and JAX (``peers.py``) are timed the same way in a process of their own
+(loading them changes the process's memory allocator and threads, so f is timed again there).
+Run:  .venv/bin/python benchmarks/reverse_cost.py
 
 Before and after a change of the engine, in one run: ``--against REV`` (a git revision, e.g.
 HEAD) also times the mlpkit of that revision, extracted with ``git archive``; the two are run
@@ -53,6 +57,9 @@ import numpy as np  # noqa: E402
 
 from mlpkit.reverse import gradient  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from by_hand import hand_mlp_gradient, hand_rosenbrock_gradient, mlp_blocks  # noqa: E402
+
 try:
     import autograd
     import autograd.numpy as anp
@@ -76,8 +83,7 @@ def make_mlp_loss(xp, X, y, hidden=256):
     """Mean softmax cross-entropy of a tanh MLP; ``theta`` = [W1, b1, W2, b2] flattened."""
     n, d = X.shape
     c = int(y.max()) + 1
-    sizes = [d * hidden, hidden, hidden * c, c]
-    ends = np.cumsum(sizes)
+    ends = mlp_blocks(d, hidden, c)
 
     def loss(theta):
         W1 = theta[: ends[0]].reshape(d, hidden)
@@ -148,24 +154,34 @@ def load_average() -> str:
 
 
 def main():
-    """Measure with the default allocator, then (unless one is asked for) with the tuning."""
+    """Measure with the default allocator; then, unless one part is asked for, PyTorch and JAX
+    in a process of their own, and the same as the first with the allocator tuning."""
     if "--keep-freed-memory" in sys.argv[1:]:
         return measure_all(tuned=keep_freed_memory())
+    if "--peers" in sys.argv[1:]:
+        return measure_all(tuned=False, peers=True)
     default = measure_all(tuned=False)
     if "--default-malloc" in sys.argv[1:]:
         return default
     import subprocess
 
-    child = subprocess.run([sys.executable, __file__, "--keep-freed-memory"], capture_output=True,
-                           text=True, check=True).stdout
-    print("\nthe same with the allocator tuning (not the headline: a user should not need it):")
-    print("\n".join(line for line in child.splitlines() if not line.startswith("RESULT")))
-    tuned = next(line for line in child.splitlines() if line.startswith("RESULT"))
-    print("RESULT " + " ".join(f"tuned_{kv}" for kv in tuned.split()[1:]))
+    for flag, prefix, title in (
+            ("--peers", "peers", "PyTorch and JAX, in a process of their own (loading them "
+             "changes the process: its f is timed again)"),
+            ("--keep-freed-memory", "tuned", "the same with the allocator tuning (not the "
+             "headline: a user should not need it)")):
+        child = subprocess.run([sys.executable, __file__, flag], capture_output=True, text=True,
+                               check=True).stdout
+        print(f"\n{title}:")
+        print("\n".join(line for line in child.splitlines() if not line.startswith("RESULT")))
+        result = next(line for line in child.splitlines() if line.startswith("RESULT"))
+        print("RESULT " + " ".join(f"{prefix}_{kv}" for kv in result.split()[1:]))
     return default
 
 
-def measure_all(tuned):
+def measure_all(tuned, peers=False):
+    """f and its gradient by mlpkit, by hand and by HIPS autograd (or, with ``peers``, by mlpkit,
+    PyTorch and JAX) on both problems, interleaved; print the table and a RESULT line."""
     print(f"allocator: glibc {'keeping freed memory' if tuned else 'default'}; {load_average()}")
     rng = np.random.default_rng(0)
     X = rng.standard_normal((256, 784))
@@ -178,28 +194,60 @@ def measure_all(tuned):
         "Rosenbrock 1e5": (make_rosenbrock(np), x_rosen, make_rosenbrock(anp) if anp else None),
     }
 
+    if peers:
+        from peers import jax, jax_gradient, jnp, torch, torch_gradient, torch_mlp, torch_rosenbrock
+        libraries = {
+            "MLP 784-256-10": (torch_mlp(X, y) if torch else None,
+                               (lambda X_: make_mlp_loss(jnp, X_, y)[0], (X,))),
+            "Rosenbrock 1e5": (torch_rosenbrock, (lambda: make_rosenbrock(jnp), ())),
+        }
+    by_hand = {"MLP 784-256-10": hand_mlp_gradient(X, y),
+               "Rosenbrock 1e5": hand_rosenbrock_gradient(x_rosen.size)}
+
     ratios = {}
-    print(f"{'problem':16} {'f [ms]':>9} {'reverse [ms]':>13} {'ratio':>6} "
-          f"{'autograd [ms]':>14} {'ratio':>6}   page faults per call: f, reverse, autograd")
     for name, (f, x, f_autograd) in problems.items():
-        candidates = {"f": f, "reverse": lambda v, f=f: gradient(f, v)}
-        if autograd is not None:
-            candidates["autograd"] = autograd.grad(f_autograd)
-            assert np.allclose(candidates["autograd"](x), gradient(f, x), rtol=1e-10, atol=1e-12)
+        candidates = {"f": f, "mlpkit.reverse": lambda v, f=f: gradient(f, v)}
+        if not peers:
+            candidates["NumPy by hand"] = by_hand[name]
+            if autograd is not None:
+                candidates["autograd"] = autograd.grad(f_autograd)
+        else:
+            f_torch, f_jax = libraries[name]
+            if torch is not None:
+                candidates["PyTorch"] = torch_gradient(f_torch)
+            if jax is not None:
+                candidates["JAX eager"] = jax_gradient(*f_jax, jit=False)
+                candidates["JAX jit"] = jax_gradient(*f_jax, jit=True)
+        reference = gradient(f, x)
+        for label, fn in candidates.items():  # every peer computes the same gradient
+            if label not in ("f", "mlpkit.reverse"):
+                error = np.linalg.norm(fn(x) - reference) / np.linalg.norm(reference)
+                assert error < 1e-10, (name, label, error)
         t = measure(candidates, x)
-        ratio = t["reverse"] / t["f"]
-        ag_ratio = t["autograd"] / t["f"] if "autograd" in t else float("nan")
-        ratios[name] = (ratio, ag_ratio)
-        print(f"{name:16} {1e3 * t['f']:9.3f} {1e3 * t['reverse']:13.3f} {ratio:6.2f} "
-              f"{1e3 * t.get('autograd', float('nan')):14.3f} {ag_ratio:6.2f}   "
-              + ", ".join(f"{FAULTS.get(k, float('nan')):.0f}" for k in ("f", "reverse", "autograd")))
-    (mlp, ag_mlp), (rosen, ag_rosen) = ratios.values()
-    print(f"mlpkit time / autograd time: MLP {mlp / ag_mlp:.2f}, Rosenbrock {rosen / ag_rosen:.2f}")
+        ratios[name] = {label: t[label] / t["f"] for label in t}
+        print(f"\n{name}: f = {1e3 * t['f']:.3f} ms, {FAULTS['f']:.0f} page faults per call")
+        print(f"  {'gradient by':16} {'[ms]':>9} {'/ f':>6} {'page faults per call':>21}")
+        for label in t:
+            if label != "f":
+                print(f"  {label:16} {1e3 * t[label]:9.3f} {t[label] / t['f']:6.2f} "
+                      f"{FAULTS[label]:21.0f}")
+    mlp_all, rosen_all = ratios.values()
+    mlp, rosen = mlp_all["mlpkit.reverse"], rosen_all["mlpkit.reverse"]
+    result = [f"mlp_ratio={mlp:.2f}", f"rosenbrock_ratio={rosen:.2f}"]
+    for label, key in (("autograd", "autograd"), ("NumPy by hand", "by_hand"),
+                       ("PyTorch", "pytorch"), ("JAX eager", "jax_eager"), ("JAX jit", "jax_jit")):
+        if label in mlp_all:
+            print(f"mlpkit time / {label} time: MLP {mlp / mlp_all[label]:.2f}, Rosenbrock "
+                  f"{rosen / rosen_all[label]:.2f}")
+            result += [f"{key}_mlp_ratio={mlp_all[label]:.2f}",
+                       f"{key}_rosenbrock_ratio={rosen_all[label]:.2f}",
+                       f"mlp_vs_{key}={mlp / mlp_all[label]:.2f}",
+                       f"rosenbrock_vs_{key}={rosen / rosen_all[label]:.2f}"]
+    if not peers:
+        print("NumPy by hand is backpropagation written out, every buffer allocated once: the floor")
     print("targets (default allocator): MLP <= 2, Rosenbrock <= 3, and <= 0.5 of autograd's time")
     print(f"after the measurements: {load_average()}")
-    print(f"RESULT mlp_ratio={mlp:.2f} rosenbrock_ratio={rosen:.2f} "
-          f"autograd_mlp_ratio={ag_mlp:.2f} autograd_rosenbrock_ratio={ag_rosen:.2f} "
-          f"mlp_vs_autograd={mlp / ag_mlp:.2f} rosenbrock_vs_autograd={rosen / ag_rosen:.2f}")
+    print("RESULT " + " ".join(result))
     return ratios
 
 

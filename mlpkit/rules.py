@@ -191,11 +191,23 @@ def _uniform(g):
     return None
 
 
+def _repeated(number, shape):
+    """A read-only array of ``shape`` repeating one plain float64 number, with no memory of its
+    own (all strides 0): ``np.broadcast_to(number, shape)`` in a tenth of its time (the
+    adjoint of a sum, on every gradient)."""
+    out = np.ndarray(shape, np.float64, np.array(number, np.float64), 0, (0,) * len(shape))
+    out.flags.writeable = False
+    return out
+
+
 def _scale(g, c):
     """g * c for a constant number c: a broadcast view again when g is one (no full array)."""
     u = _uniform(g)
     if u is not None and np.isscalar(c):
-        return np.broadcast_to(u * c, g.shape)
+        product = u * c
+        if type(product) is np.float64:  # the usual case
+            return _repeated(product, g.shape)
+        return np.broadcast_to(product, g.shape)
     return _reused(np.multiply, g, c)
 
 
@@ -234,6 +246,9 @@ def _one_minus_square(a):
 
 def _spread(g, x, axis, keepdims):
     """Undo a reduction over ``axis``: re-insert the reduced axes, broadcast to x's shape."""
+    if axis is None and type(g) in (np.ndarray, np.float64) and np.ndim(g) == 0 and (
+            g.dtype.char == "d"):  # the adjoint of a sum of everything: one number repeated
+        return _repeated(g, np.shape(x))
     if axis is not None and not keepdims:
         g = np.expand_dims(g, axis)
     return np.broadcast_to(g, np.shape(x))
