@@ -102,7 +102,7 @@ def install(settings, log) -> bool:
     settings["nbgrader_exporter"] = course_exporter(formgrader, settings)
     if not settings.get("mathjax_url"):
         log.warning("%s: jupyter-server-mathjax is not enabled, so the grading pages load MathJax "
-                    "from a CDN (pip install -e '.[grader]')", NAME)
+                    "from a CDN (pip install -e .)", NAME)
     log.info("%s: grading pages with the local MathJax and each cell's rubric", NAME)
     return True
 

@@ -1,8 +1,8 @@
 """MathJax served from the course's own files, so formulas typeset offline.
 
 nbgrader's feedback pages (and nbconvert's) load MathJax 2 from a CDN: offline, a student or an
-instructor sees raw LaTeX. The ``jupyter-server-mathjax`` package (the ``grader`` extra) ships
-MathJax 2; this module copies it next to the pages that need it and writes the ``<script>`` tags
+instructor sees raw LaTeX. The ``jupyter-server-mathjax`` package (in every install of the course)
+ships MathJax 2 and serves it from any Jupyter server; this module copies it next to the pages that need it and writes the ``<script>`` tags
 that load it. ``tools/build_site.py`` uses it for the offline site, :class:`LocalMathJax` and
 :class:`FeedbackExporter` for the feedback pages (``nbgrader generate_feedback`` and the
 formgrader's "Generate Feedback" button alike), :mod:`autograder.formgrader_ui` for the
@@ -29,7 +29,7 @@ def mathjax_folder() -> Path:
     try:
         import jupyter_server_mathjax
     except ImportError as error:
-        raise SystemExit("a local MathJax needs jupyter-server-mathjax: pip install -e '.[grader]'") \
+        raise SystemExit("a local MathJax needs jupyter-server-mathjax: pip install -e .") \
             from error
     return Path(jupyter_server_mathjax.__file__).parent / "static"
 
@@ -44,6 +44,11 @@ def copy_mathjax(target: Path) -> None:
                                                   and n == "localization"])
 
 
+# The MathJax 2 that jupyter-server-mathjax serves from a Jupyter server (every install of the
+# course, the student's too, installs and enables it), relative to the server's base URL.
+SERVER_MATHJAX = "static/jupyter_server_mathjax/MathJax.js"
+
+
 def mathjax_head(prefix: str, fallback: str = "") -> str:
     """``<script>`` tags loading MathJax 2 from ``{prefix}mathjax/`` (STIX web fonts it ships).
     With ``fallback`` (a URL), a page whose local copy is missing loads MathJax from there."""
@@ -52,7 +57,13 @@ def mathjax_head(prefix: str, fallback: str = "") -> str:
 
 def mathjax_tags(script: str, fallback: str = "") -> str:
     """``<script>`` tags loading MathJax 2 from the URL ``script`` (its ``MathJax.js``), in the
-    configuration the package ships; ``fallback`` as for :func:`mathjax_head`."""
+    configuration the package ships.
+
+    When that copy is missing (a feedback page a student fetched through nbgrader's exchange
+    arrives without the folder beside it) and the page is served by a Jupyter server (its
+    address, or the ``<base>`` JupyterLab's HTML viewer gives it, has ``.../files/...``), the
+    MathJax of that server (:data:`SERVER_MATHJAX`) is loaded: offline on a JupyterHub too.
+    Only then ``fallback`` (a URL), if given."""
     config = {
         "tex2jax": {"inlineMath": [["$", "$"], ["\\(", "\\)"]],
                     "displayMath": [["$$", "$$"], ["\\[", "\\]"]],
@@ -64,6 +75,10 @@ def mathjax_tags(script: str, fallback: str = "") -> str:
     }
     head = (f'<script type="text/x-mathjax-config">MathJax.Hub.Config({json.dumps(config)});'
             f'</script>\n<script src="{script}?config={CONFIG}"></script>')
+    head += ("\n<script>window.MathJax || (function () {  // the page's Jupyter server, if any\n"
+             "  var base = new URL(document.baseURI).pathname.match(/^(.*?\\/)files\\//);\n"
+             "  if (base) document.write('<script src=\"' + base[1] + '" + SERVER_MATHJAX +
+             f"?config={CONFIG}" + "\"><\\/script>');\n})();</script>")
     if fallback:
         head += ("\n<script>window.MathJax || document.write('<script src=\"" + fallback +
                  "\"><\\/script>');</script>")

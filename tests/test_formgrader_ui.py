@@ -22,23 +22,17 @@ extension) asks a CDN for MathJax, and with the network cut off typesets nothing
 from __future__ import annotations
 
 import json
-import os
 import re
-import secrets
 import shlex
-import signal
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import nbformat
 import pytest
-from nbgrader_course import BIN, ROOT, environment, nbgrader, run
-from test_browser import ARTIFACTS, CHROMIUM_ARGS, MATH_TYPESET, _chromium, _free_port, _need_browser
-from test_offline_feedback import assert_loads_local_mathjax, typeset_offline
+from nbgrader_course import BIN, ROOT, nbgrader, run
+from test_browser import ARTIFACTS, CHROMIUM_ARGS, MATH_TYPESET, _chromium, _need_browser
+from test_offline_feedback import Server, assert_loads_local_mathjax, typeset_offline
 
 from autograder.rubric import manually_graded_cells, read_rubric
 
@@ -49,7 +43,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 STUDENT = "alice"
 SCREENSHOTS = ARTIFACTS / "screenshots"
-SERVER_START_S = 90
 
 
 @pytest.fixture(scope="module")
@@ -76,54 +69,6 @@ def course(tmp_path_factory):
     return folder, submission
 
 
-class Server:
-    """A Jupyter server started by ``command`` in ``course`` (its own process group)."""
-
-    def __init__(self, command, course: Path, home: Path, log: Path):
-        self.port, self.token = _free_port(), secrets.token_hex(16)
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = environment(dict(HOME=str(home), JUPYTER_CONFIG_DIR=str(home / "config"),
-                               JUPYTER_DATA_DIR=str(home / "data"),
-                               JUPYTER_RUNTIME_DIR=str(home / "runtime"), IPYTHONDIR=str(home / "ipython")))
-        self.log_path = log
-        self._log = log.open("w")
-        self.process = subprocess.Popen(
-            [*command, "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
-             "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}"],
-            cwd=course, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-            start_new_session=True)  # tools/lab.py starts jupyter lab as its child: stop both
-        try:
-            self._wait()
-        except BaseException:
-            self.stop()
-            raise
-
-    def _wait(self) -> None:
-        deadline = time.monotonic() + SERVER_START_S
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log_path.read_text()[-3000:]
-            try:
-                with urllib.request.urlopen(f"{self.base}/api/status?token={self.token}", timeout=5):
-                    return
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.3)
-        pytest.fail(f"the server did not start within {SERVER_START_S} s: {self.log_path}")
-
-    def url(self, submission: str) -> str:
-        return f"{self.base}/formgrader/submissions/{submission}/?token={self.token}"
-
-    def stop(self) -> None:
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-        except ProcessLookupError:
-            pass
-        self._log.close()
-
-
 def _open_offline(server: Server, submission: str, screenshot: str, typeset: bool):
     """Open the grading page with every non-local request refused; return (page facts, refused
     URLs, page errors). ``typeset``: wait for MathJax to finish (else wait for the page)."""
@@ -144,7 +89,7 @@ def _open_offline(server: Server, submission: str, screenshot: str, typeset: boo
                     request_route.abort()
 
             page.route(re.compile(r".*"), route)
-            page.goto(server.url(submission))
+            page.goto(server.url(f"formgrader/submissions/{submission}/"))
             if typeset:
                 page.wait_for_function(MATH_TYPESET, timeout=60_000)
             else:

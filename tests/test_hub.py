@@ -55,6 +55,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import nbformat
 import pytest
@@ -65,6 +66,7 @@ if not (ROOT / "tests" / "submissions" / "build.py").exists():  # e.g. in the st
                 allow_module_level=True)
 sys.path.insert(0, str(ROOT / "tests" / "submissions"))
 import build  # noqa: E402  (tests/submissions/build.py)
+from test_browser import MATH_TYPESET  # noqa: E402
 from test_term import MANUAL, POINTS  # noqa: E402  (PS1's points; the manual grades given)
 
 
@@ -739,6 +741,27 @@ def test_browser_student_fetches_and_submits_instructor_opens_the_formgrader(hub
             student.screenshot(path=str(shots / "hub-student-assignment-list.png"))
             menus = [m.inner_text() for m in student.get_by_role("menuitem").all()]
             assert "Formgrader" not in " ".join(menus)
+
+            # the feedback page fetched in step 2 (alone: the exchange copies no MathJax beside
+            # it), opened from the student's own server with every request off the hub refused:
+            # typeset by the MathJax of that server, no CDN
+            page_path = f"{hub.course}/ps1/feedback/{hub.first_feedback[u.student_b][0]}"
+            feedback, refused = student.context.new_page(), []
+
+            def hub_only(route):
+                if route.request.url.startswith(hub.url + "/"):
+                    return route.continue_()
+                refused.append(route.request.url)
+                return route.abort()
+
+            feedback.route(re.compile(r"^(https?|wss?)://"), hub_only)
+            feedback.goto(f"{hub.url}/user/{u.student_b}/files/{quote(page_path)}")
+            feedback.wait_for_function(MATH_TYPESET, timeout=BROWSER_TIMEOUT_MS)
+            assert feedback.locator(".MathJax, .MathJax_Display").count() > 5
+            assert feedback.evaluate("() => [...document.scripts].some(s => s.src.includes("
+                                     "'/static/jupyter_server_mathjax/MathJax.js'))")
+            assert refused == [], refused
+            feedback.close()
 
             instructor = log_in(browser.new_context(), hub, u.grader)
             instructor.wait_for_url(re.compile(rf"/(user|hub/spawn-pending)/{u.grader}"))

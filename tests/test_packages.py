@@ -110,10 +110,15 @@ def test_plain_install_is_the_students_and_runs_a_lecture_and_validate(tmp_path)
     listed = subprocess.run([python, "-m", "pip", "list", "--format=json"], capture_output=True,
                             text=True, check=True, timeout=120).stdout
     installed = {d["name"].lower().replace("_", "-") for d in json.loads(listed)}
-    assert {"mlpkit", "numpy", "jupyterlab", "nbgrader"} <= installed
+    assert {"mlpkit", "numpy", "jupyterlab", "nbgrader", "jupyter-server-mathjax"} <= installed
     assert not installed & NOT_FOR_STUDENTS, sorted(installed & NOT_FOR_STUDENTS)
     env = dict(os.environ, MPLBACKEND="Agg", PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}")
     env.pop("PYTHONPATH", None)
+    # the student's server serves MathJax (a fetched feedback page typesets with it, offline)
+    extensions = subprocess.run([venv / "bin" / "jupyter", "server", "extension", "list"], env=env,
+                                capture_output=True, text=True, timeout=300)
+    listing = re.sub(r"\x1b\[[0-9;]*m", "", extensions.stdout + extensions.stderr)  # no colours
+    assert re.search(r"jupyter_server_mathjax\s+enabled", listing), listing[-3000:]
     probe = ("import importlib, pkgutil, sys, mlpkit\n"
              "[importlib.import_module(m.name) for m in pkgutil.walk_packages(mlpkit.__path__, 'mlpkit.')]\n"
              "assert not [m for m in sys.modules if m.startswith('autograder')]\n"
