@@ -1,12 +1,13 @@
 """MathJax served from the course's own files, so formulas typeset offline.
 
 nbgrader's feedback pages (and nbconvert's) load MathJax 2 from a CDN: offline, a student or an
-instructor sees raw LaTeX. The ``jupyter-server-mathjax`` package (in every install of the course)
-ships MathJax 2 and serves it from any Jupyter server; this module copies it next to the pages that need it and writes the ``<script>`` tags
-that load it. ``tools/build_site.py`` uses it for the offline site, :class:`LocalMathJax` and
-:class:`FeedbackExporter` for the feedback pages (``nbgrader generate_feedback`` and the
-formgrader's "Generate Feedback" button alike), :mod:`autograder.formgrader_ui` for the
-formgrader's grading pages (there the MathJax that ``jupyter-server-mathjax`` serves).
+instructor sees raw LaTeX. The ``jupyter-server-mathjax`` package (in every install of the
+course) ships MathJax 2 and serves it from any Jupyter server; this module copies it next to the
+pages that need it and writes the ``<script>`` tags that load it. ``tools/build_site.py`` uses
+it for the offline site, :class:`LocalMathJax` and :class:`FeedbackExporter` for the feedback
+pages (``nbgrader generate_feedback`` and the formgrader's "Generate Feedback" button alike),
+:mod:`autograder.formgrader_ui` for the formgrader's grading pages (there the MathJax that
+``jupyter-server-mathjax`` serves).
 """
 
 from __future__ import annotations
