@@ -140,7 +140,9 @@ def test_a_worker_killer_is_charged_alone_and_graded_zero(tmp_path):
         killers[-1].start()
 
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) \
+        # ":0": the scheduler's HTTP server on a free port (None would still try 8787, which a
+        # cluster of another test may hold, and warn)
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") \
                 as cluster, Client(cluster) as client:
             summary = grade_class(client, course, ASSIGNMENT, students,
                                   db_url=f"sqlite:///{course}/gradebook.db", max_crashes=3,
@@ -165,7 +167,7 @@ def test_a_cluster_without_workers_is_waited_for_only_so_long(tmp_path):
     from autograder.parallel import grade_class
 
     course, students = _term(tmp_path)
-    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster, \
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as cluster, \
             Client(cluster) as client:
         start = time.monotonic()
         summary = grade_class(client, course, ASSIGNMENT, students,
