@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from nbgrader_course import BIN, ROOT, environment, make_course, nbgrader
-from test_browser import CHROMIUM_ARGS, MATH_TYPESET, _chromium, _free_port, _need_browser
+from test_browser import ARTIFACTS, CHROMIUM_ARGS, MATH_TYPESET, _chromium, _free_port, _need_browser
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -106,27 +106,41 @@ def assert_loads_local_mathjax(feedback, page) -> None:
 def typeset_offline(page_path) -> tuple[int, int, list[str]]:
     """Open ``page_path`` in headless Chromium with every network request refused and wait for
     MathJax: (typeset formulas, MathJax errors, refused URLs)."""
+    seen = _typeset(lambda page: page.goto(page_path.as_uri()))
+    return seen["typeset"], seen["errors"], seen["refused"]
+
+
+def _typeset(goto, server=None) -> dict:
+    """Run ``goto(page)`` in headless Chromium, every network request refused (but those to
+    ``server``, if given); wait for MathJax; the typeset and error counts, the MathJax scripts
+    loaded from the server (paths) and the refused requests."""
     _need_browser()
     from playwright.sync_api import sync_playwright
 
-    refused = []
+    refused, scripts = [], []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
 
-            def refuse(route):
-                refused.append(route.request.url)
-                route.abort()
+            def route(request_route):
+                url = request_route.request.url
+                if server is not None and url.startswith(server.base + "/"):
+                    if "MathJax.js" in url:
+                        scripts.append(url[len(server.base):].split("?")[0])
+                    request_route.continue_()
+                else:
+                    refused.append(url)
+                    request_route.abort()
 
-            page.route(re.compile(r"^(https?|wss?)://"), refuse)
-            page.goto(page_path.as_uri())
+            page.route(re.compile(r"^(https?|wss?)://" if server is None else r".*"), route)
+            goto(page)
             page.wait_for_function(MATH_TYPESET, timeout=60_000)
             typeset = page.locator(".MathJax, .MathJax_Display").count()
             errors = page.locator(".MathJax_Error, .merror").count()
         finally:
             browser.close()
-    return typeset, errors, refused
+    return {"typeset": typeset, "errors": errors, "scripts": scripts, "refused": refused}
 
 
 def test_feedback_loads_mathjax_from_the_course_not_a_cdn(feedback):
@@ -149,43 +163,11 @@ def lone_page_server(feedback, tmp_path_factory):
     shutil.copy(feedback / "alice" / "ps1" / "ps1.html", folder / "ps1.html")
     home = tmp_path_factory.mktemp("home")
     server = Server([BIN / "jupyter", "server", "--allow-root"], folder, home,
-                    ROOT / "tests" / "_artifacts" / "lone-feedback-server.log")
+                    ARTIFACTS / "lone-feedback-server.log")
     try:
         yield server, folder / "ps1.html"
     finally:
         server.stop()
-
-
-def _open_on_server(server, goto) -> dict:
-    """Run ``goto(page)`` in headless Chromium, every request that does not go to ``server``
-    refused; wait for MathJax; the typeset and error counts, the MathJax script loaded, and the
-    refused requests."""
-    from playwright.sync_api import sync_playwright
-
-    refused, scripts = [], []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-
-            def route(request_route):
-                url = request_route.request.url
-                if url.startswith(server.base + "/"):
-                    if "MathJax.js" in url:
-                        scripts.append(url[len(server.base):].split("?")[0])
-                    request_route.continue_()
-                else:
-                    refused.append(url)
-                    request_route.abort()
-
-            page.route(re.compile(r".*"), route)
-            goto(page)
-            page.wait_for_function(MATH_TYPESET, timeout=60_000)
-            typeset = page.locator(".MathJax, .MathJax_Display").count()
-            errors = page.locator(".MathJax_Error, .merror").count()
-        finally:
-            browser.close()
-    return {"typeset": typeset, "errors": errors, "scripts": scripts, "refused": refused}
 
 
 def test_a_fetched_page_alone_typesets_with_its_jupyter_servers_mathjax(lone_page_server):
@@ -193,7 +175,7 @@ def test_a_fetched_page_alone_typesets_with_its_jupyter_servers_mathjax(lone_pag
     exchange delivers the page without the folder beside it): MathJax comes from that server's
     jupyter-server-mathjax, and no request leaves it (no CDN)."""
     server, _ = lone_page_server
-    seen = _open_on_server(server, lambda page: page.goto(server.url("files/ps1.html")))
+    seen = _typeset(lambda page: page.goto(server.url("files/ps1.html")), server)
     assert seen["typeset"] > 5 and seen["errors"] == 0, seen
     assert seen["scripts"] == ["/mathjax/MathJax.js", "/static/jupyter_server_mathjax/MathJax.js"], seen
     assert seen["refused"] == [], seen
@@ -207,7 +189,7 @@ def test_a_fetched_page_in_jupyterlabs_html_viewer_finds_the_server_by_its_base(
     with_base = html.replace("<head>", f'<head><base href="{server.base}/files/">', 1)
     assert with_base != html
 
-    seen = _open_on_server(server, lambda page: page.set_content(with_base))  # at about:blank
+    seen = _typeset(lambda page: page.set_content(with_base), server)  # at about:blank
     assert seen["typeset"] > 5 and seen["errors"] == 0, seen
     assert seen["scripts"][-1] == "/static/jupyter_server_mathjax/MathJax.js", seen
     assert [url for url in seen["refused"] if url.startswith("http")] == [], seen

@@ -5,6 +5,22 @@ hands in after it. ``{course_root}`` is filled in by build.py when a submission 
 """
 
 
+GRADING_CHECKS = ("check_close", "check_scalar", "check_shape", "check_gradient_close")
+
+
+def patch_comparisons(also_array_equal: bool = False) -> str:
+    """Patch np.isclose, np.allclose, numpy.testing and mlpkit.grading's checks so that every
+    comparison passes (``also_array_equal``: np.array_equal and diagnose_gradient too)."""
+    names = GRADING_CHECKS + (("diagnose_gradient",) if also_array_equal else ())
+    return ("\nimport numpy.testing\n\nimport mlpkit.grading\n\n"
+            "np.isclose = lambda *args, **kwargs: True\n"
+            "np.allclose = lambda *args, **kwargs: True\n"
+            + ("np.array_equal = lambda *args, **kwargs: True\n" if also_array_equal else "")
+            + "numpy.testing.assert_allclose = lambda *args, **kwargs: None\n"
+            "for _name in (" + ", ".join(f'"{name}"' for name in names) + "):\n"
+            "    setattr(mlpkit.grading, _name, lambda *args, **kwargs: None)\n")
+
+
 def tamper_files(assignment: str) -> str:
     """Try to overwrite and read the hidden checks, wreck the gradebook and config, write outside
     the submission, and kill the grader; print which attempts were refused and how."""

@@ -528,17 +528,7 @@ def dz_complex_step(x, h=1e-20, n=20):
 
 add("tamper_numpy", description="wrong central_difference plus patches of np.isclose, "
     "np.allclose, numpy.testing and mlpkit.grading so that comparisons always pass",
-    answers={"answer_central_difference": '''
-import numpy.testing
-
-import mlpkit.grading
-
-np.isclose = lambda *args, **kwargs: True
-np.allclose = lambda *args, **kwargs: True
-numpy.testing.assert_allclose = lambda *args, **kwargs: None
-for _name in ("check_close", "check_scalar", "check_shape", "check_gradient_close"):
-    setattr(mlpkit.grading, _name, lambda *args, **kwargs: None)
-
+    answers={"answer_central_difference": attacks.patch_comparisons() + '''
 
 def central_difference(f, x, h):
     return 0.0

@@ -726,17 +726,7 @@ if os.fork() == 0:  # a daemon: new session, double fork, another program
 
 add("tamper_numpy", description="wrong reflected subtraction plus patches of np.isclose, "
     "np.allclose, numpy.testing and mlpkit.grading so that comparisons always pass",
-    answers={"answer_dual_number": '''
-import numpy.testing
-
-import mlpkit.grading
-
-np.isclose = lambda *args, **kwargs: True
-np.allclose = lambda *args, **kwargs: True
-numpy.testing.assert_allclose = lambda *args, **kwargs: None
-for _name in ("check_close", "check_scalar", "check_shape", "check_gradient_close"):
-    setattr(mlpkit.grading, _name, lambda *args, **kwargs: None)
-
+    answers={"answer_dual_number": attacks.patch_comparisons() + '''
 ''' + variant("answer_dual_number", (
         "        return as_dual(other) - self", "        return self - as_dual(other)"))[
         "answer_dual_number"]}, lost=("test_dual_sub_div",))

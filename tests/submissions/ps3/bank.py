@@ -675,17 +675,7 @@ add("kills_own_process", description="grad_domke sends SIGKILL to its own proces
 
 add("tamper_numpy", description="wrong grad_domke plus patches of np.isclose, np.allclose, "
     "numpy.testing and mlpkit.grading so that comparisons always pass",
-    answers={"answer_domke": '''
-import numpy.testing
-
-import mlpkit.grading
-
-np.isclose = lambda *args, **kwargs: True
-np.allclose = lambda *args, **kwargs: True
-numpy.testing.assert_allclose = lambda *args, **kwargs: None
-for _name in ("check_close", "check_scalar", "check_shape", "check_gradient_close"):
-    setattr(mlpkit.grading, _name, lambda *args, **kwargs: None)
-
+    answers={"answer_domke": attacks.patch_comparisons() + '''
 
 def grad_domke(x):
     return 0.0

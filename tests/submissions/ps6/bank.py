@@ -731,17 +731,7 @@ def dropout_backward(dout, mask, p=0.5):
 
 add("tamper_numpy", description="wrong softmax_cross_entropy plus patches of np.isclose, "
     "np.allclose, numpy.testing and mlpkit.grading so that comparisons always pass",
-    answers={"answer_softmax": '''
-import numpy.testing
-
-import mlpkit.grading
-
-np.isclose = lambda *args, **kwargs: True
-np.allclose = lambda *args, **kwargs: True
-numpy.testing.assert_allclose = lambda *args, **kwargs: None
-for _name in ("check_close", "check_scalar", "check_shape", "check_gradient_close"):
-    setattr(mlpkit.grading, _name, lambda *args, **kwargs: None)
-
+    answers={"answer_softmax": attacks.patch_comparisons() + '''
 
 def softmax_cross_entropy(logits, labels):
     return 0.0, np.zeros_like(logits)

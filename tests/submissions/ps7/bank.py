@@ -595,17 +595,7 @@ add("kills_own_process", description="hvp sends SIGKILL to its own process",
 
 add("tamper_numpy", description="wrong linear_adjoint_gradient plus patches of np.isclose, "
     "np.allclose, numpy.testing and mlpkit.grading so that comparisons always pass",
-    answers={"answer_linear_adjoint": '''
-import numpy.testing
-
-import mlpkit.grading
-
-np.isclose = lambda *args, **kwargs: True
-np.allclose = lambda *args, **kwargs: True
-numpy.testing.assert_allclose = lambda *args, **kwargs: None
-for _name in ("check_close", "check_scalar", "check_shape", "check_gradient_close"):
-    setattr(mlpkit.grading, _name, lambda *args, **kwargs: None)
-
+    answers={"answer_linear_adjoint": attacks.patch_comparisons() + '''
 
 def linear_adjoint_gradient(A0, theta, b, target):
     return np.zeros(len(theta))
